@@ -1,0 +1,126 @@
+"""What is wrong with an incorrect value: compare the claimed array with the true one.
+
+Tried in order, each with numbers: sign flip; transpose; scalar factor (least-squares
+``k = <c, t> / <t, t>``, named when it is -1, 2, 1/2, a dim or its inverse, ...); transpose
+combined with a sign or factor; a missing sum over a batch axis; otherwise "no simple relation".
+A factor equal to a batch size (or its inverse) is reported as "mean vs sum".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Mapping
+
+import numpy as np
+
+MATCH_RTOL = 1e-6  # a relation holds when it reproduces the truth to this relative accuracy
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    kind: str  # sign flip | transpose | scale factor | mean vs sum | missing batch sum | no simple relation | ...
+    text: str
+    fix: str | None = None  # how to change the claimed value, in words
+    factor: float | None = None
+
+
+def _close(a: np.ndarray, b: np.ndarray) -> bool:
+    if a.shape != b.shape:
+        return False
+    scale = max(float(np.max(np.abs(b))) if b.size else 0.0, 1e-300)
+    return float(np.max(np.abs(a - b))) <= MATCH_RTOL * scale
+
+
+def squeeze_align(claimed: np.ndarray, truth: np.ndarray) -> np.ndarray | None:
+    """``claimed`` reshaped to ``truth``'s shape when the two differ only by singleton axes."""
+    if claimed.shape == truth.shape:
+        return claimed
+    if tuple(s for s in claimed.shape if s != 1) == tuple(s for s in truth.shape if s != 1):
+        return claimed.reshape(truth.shape)
+    return None
+
+
+def name_factor(k: float, dims: Mapping[str, int]) -> str | None:
+    """A readable name for a scale factor: -1, 2, 1/2, m, 1/m, 2/m, ... or None."""
+    candidates: list[tuple[str, float]] = [("-1", -1.0), ("2", 2.0), ("1/2", 0.5), ("-2", -2.0), ("-1/2", -0.5),
+                                           ("4", 4.0), ("1/4", 0.25)]
+    for name, v in dims.items():
+        if v in (0, 1):
+            continue
+        candidates += [(name, v), (f"1/{name}", 1 / v), (f"-1/{name}", -1 / v), (f"-{name}", -v),
+                       (f"2/{name}", 2 / v), (f"1/(2{name})", 1 / (2 * v)), (f"2{name}", 2 * v)]
+    names = [n for n, v in candidates if abs(k - v) <= 1e-6 * abs(v)]
+    if names:
+        numeric = {n: v for n, v in candidates}
+        shown = " = ".join(dict.fromkeys(names))
+        example = names[0]
+        if any(c.isalpha() for c in example):
+            return f"{shown} ({Fraction(numeric[example]).limit_denominator(10**4)})"
+        return shown
+    return None
+
+
+def batch_dims(dims: Mapping[str, int], batch_names: tuple[str, ...]) -> dict[str, int]:
+    return {n: dims[n] for n in batch_names if n in dims}
+
+
+def diagnose(claimed: np.ndarray, truth: np.ndarray, dims: Mapping[str, int],
+             batch_names: tuple[str, ...] = ()) -> Diagnosis:
+    """The simplest relation between the claimed and the true value, or "no simple relation"."""
+    c = np.asarray(claimed, dtype=float)
+    t = np.asarray(truth, dtype=float)
+    aligned = squeeze_align(c, t)
+    if aligned is not None:
+        c = aligned
+        if _close(-c, t):
+            return Diagnosis("sign flip", "the claim is the negative of the true value", "negate it", -1.0)
+        if c.ndim == 2 and c.shape[0] == c.shape[1] and c.shape[0] > 1 and _close(c.T, t):
+            return Diagnosis("transpose", "the claim is the transpose of the true value", "transpose it")
+        tt = float(np.sum(t * t))
+        if tt > 0:
+            k = float(np.sum(c * t)) / tt
+            if k != 0 and _close(c / k, t):
+                return _factor_diagnosis(k, dims, batch_names)
+    if c.ndim == 2 and t.ndim == 2 and c.T.shape == t.shape and c.shape != t.shape:
+        if _close(c.T, t):
+            return Diagnosis("transpose", f"the claim has shape {c.shape}; its transpose is the true value",
+                             "transpose it")
+        if _close(-c.T, t):
+            return Diagnosis("transpose", "the claim is the negative transpose of the true value",
+                             "transpose and negate it", -1.0)
+    for axis in range(c.ndim):
+        summed = squeeze_align(c.sum(axis=axis), t)
+        if summed is not None and c.shape[axis] > 1 and _close(summed, t):
+            return Diagnosis("missing batch sum",
+                             f"the claim keeps axis {axis} (length {c.shape[axis]}); its sum over that axis "
+                             "is the true value", f"sum over axis {axis}")
+    if aligned is None:
+        return Diagnosis("shape", f"the claim has shape {c.shape}, the true value {t.shape}")
+    scale = max(float(np.max(np.abs(t))), 1e-300)
+    rel = float(np.max(np.abs(c - t))) / scale
+    corr = _correlation(c, t)
+    return Diagnosis("no simple relation",
+                     f"no sign, transpose, scale or batch-sum relation: max relative error {rel:.3g}, "
+                     f"correlation with the true value {corr:.3f}")
+
+
+def _factor_diagnosis(k: float, dims: Mapping[str, int], batch_names: tuple[str, ...]) -> Diagnosis:
+    named = name_factor(k, dims)
+    fix_k = name_factor(1 / k, dims)
+    fix = f"multiply by {fix_k}" if fix_k else f"multiply by {1 / k:.6g}"
+    for b, v in batch_dims(dims, batch_names).items():
+        if v > 1 and abs(k * v - 1) < 1e-6:
+            return Diagnosis("mean vs sum", f"the claim is the true value times 1/{b} ({b}={v}): it averages over "
+                             "the batch where the objective sums", fix, k)
+        if v > 1 and abs(k - v) < 1e-6:
+            return Diagnosis("mean vs sum", f"the claim is the true value times {b} ({b}={v}): it sums over the "
+                             "batch where the objective averages", fix, k)
+    text = f"the claim is the true value times {named}" if named else f"the claim is the true value times {k:.6g}"
+    return Diagnosis("scale factor", text, fix, k)
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a.ravel() - a.mean(), b.ravel() - b.mean()
+    den = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return float(a @ b) / den if den > 0 else 0.0

@@ -1,0 +1,390 @@
+"""Array functions that run unchanged on numpy, JAX and SymPy object arrays.
+
+A model and a formula are written once with these functions and the Python operators
+(``@``, ``*``, ``.T``, ...); each call dispatches on the type of its argument:
+
+* numpy float or complex arrays (finite differences; complex step),
+* JAX arrays and tracers (autodiff),
+* numpy object arrays of SymPy expressions, or SymPy scalars (symbolic).
+
+Piecewise functions (``relu``, ``abs``, ``maximum``, ``where`` with a comparison) choose their
+branch by the *real part* of the argument, so a complex-step perturbation passes through the
+active branch unchanged: the complex step stays exact away from the kink. Every such call also
+reports the distance of its argument to the kink to :mod:`gradcheck.kinks`, which the point
+sampler uses to stay away from non-differentiable points.
+"""
+
+from __future__ import annotations
+
+import builtins
+import sys
+
+import numpy as np
+
+from gradcheck import kinks
+
+__all__ = [
+    "abs", "clip", "concatenate", "diag", "einsum", "exp", "eye", "identity", "log",
+    "log_softmax", "logsumexp", "max", "maximum", "mean", "minimum", "ones", "outer", "relu",
+    "reshape", "sigmoid", "softmax", "softplus", "sqrt", "stack", "sum", "tanh", "transpose",
+    "var", "where", "zeros", "sign_of_real", "real_part",
+]
+
+
+# --------------------------------------------------------------------------- backends
+def _is_jax(x) -> bool:
+    jax = sys.modules.get("jax")
+    return jax is not None and isinstance(x, jax.Array)
+
+
+def _is_sympy(x) -> bool:
+    if isinstance(x, np.ndarray):
+        return x.dtype == object
+    sympy = sys.modules.get("sympy")
+    return sympy is not None and isinstance(x, sympy.Basic)
+
+
+def _backend(*xs) -> str:
+    if builtins.any(_is_jax(x) for x in xs):
+        return "jax"
+    if builtins.any(_is_sympy(x) for x in xs):
+        return "sympy"
+    return "numpy"
+
+
+def _sympy_map(fn, x):
+    if isinstance(x, np.ndarray):
+        return np.frompyfunc(fn, 1, 1)(x).astype(object) if x.ndim else np.array(fn(x[()]), dtype=object)
+    return fn(x)
+
+
+def _jnp():
+    import jax.numpy as jnp
+
+    return jnp
+
+
+def real_part(x):
+    """The real part (SymPy expressions are taken to be real)."""
+    if _backend(x) == "sympy":
+        return x
+    if _backend(x) == "jax":
+        return _jnp().real(x)
+    return np.real(x)
+
+
+# --------------------------------------------------------------------------- elementwise
+def exp(x):
+    b = _backend(x)
+    if b == "jax":
+        return _jnp().exp(x)
+    if b == "sympy":
+        import sympy
+
+        return _sympy_map(sympy.exp, x)
+    return np.exp(x)
+
+
+def log(x):
+    b = _backend(x)
+    if b == "jax":
+        return _jnp().log(x)
+    if b == "sympy":
+        import sympy
+
+        return _sympy_map(sympy.log, x)
+    return np.log(x)
+
+
+def sqrt(x):
+    b = _backend(x)
+    if b == "jax":
+        return _jnp().sqrt(x)
+    if b == "sympy":
+        import sympy
+
+        return _sympy_map(sympy.sqrt, x)
+    return np.sqrt(x)
+
+
+def tanh(x):
+    b = _backend(x)
+    if b == "jax":
+        return _jnp().tanh(x)
+    if b == "sympy":
+        import sympy
+
+        return _sympy_map(sympy.tanh, x)
+    return np.tanh(x)
+
+
+def sigmoid(x):
+    """Logistic function 1 / (1 + exp(-x)), evaluated stably for real and complex input."""
+    b = _backend(x)
+    if b == "jax":
+        import jax
+
+        return jax.nn.sigmoid(x)
+    if b == "sympy":
+        import sympy
+
+        return _sympy_map(lambda v: 1 / (1 + sympy.exp(-v)), x)
+    # 0.5 * (1 + tanh(x / 2)) is exact algebra, never overflows, and is analytic.
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x)))
+
+
+def softplus(x):
+    """log(1 + exp(x)), stable for large |x|."""
+    b = _backend(x)
+    if b == "jax":
+        import jax
+
+        return jax.nn.softplus(x)
+    if b == "sympy":
+        import sympy
+
+        return _sympy_map(lambda v: sympy.log(1 + sympy.exp(v)), x)
+    x = np.asarray(x)
+    r = np.real(x)
+    # log(1 + e^x) = max(x, 0) + log(1 + e^{-|x|}), branch chosen on the real part
+    pos = np.where(r > 0, x, 0)
+    neg = np.where(r > 0, -x, x)
+    return pos + np.log1p(np.exp(neg)) if not np.iscomplexobj(x) else pos + np.log(1 + np.exp(neg))
+
+
+def identity(x):
+    return x
+
+
+def relu(x):
+    """max(x, 0), branch chosen on the real part; reports its distance to the kink at 0."""
+    b = _backend(x)
+    if b == "jax":
+        jnp = _jnp()
+        return jnp.where(jnp.real(x) > 0, x, 0)
+    if b == "sympy":
+        return _sympy_map(lambda v: v if _sympy_positive(v) else v * 0, x)
+    x = np.asarray(x)
+    kinks.record("relu", np.real(x))
+    return np.where(np.real(x) > 0, x, 0)
+
+
+def abs(x):  # noqa: A001 - the name users write
+    """|x|, branch chosen on the real part (complex-step safe); reports the kink at 0."""
+    b = _backend(x)
+    if b == "jax":
+        jnp = _jnp()
+        return jnp.where(jnp.real(x) >= 0, x, -x)
+    if b == "sympy":
+        return _sympy_map(lambda v: v if _sympy_positive(v) else -v, x)
+    x = np.asarray(x)
+    kinks.record("abs", np.real(x))
+    return np.where(np.real(x) >= 0, x, -x)
+
+
+def _sympy_positive(v) -> bool:
+    """Branch choice for a SymPy value: evaluated numerically at the symbols' current values."""
+    import sympy
+
+    value = v.evalf(subs=kinks.sympy_values()) if isinstance(v, sympy.Basic) else v
+    try:
+        return bool(sympy.re(value) > 0)
+    except TypeError as exc:  # undecidable comparison: a symbol without a value
+        raise ValueError(f"cannot decide the branch of a piecewise function at {v}") from exc
+
+
+def maximum(a, b):
+    """Elementwise max, branch chosen on real parts; reports the distance to the tie."""
+    bk = _backend(a, b)
+    if bk == "jax":
+        jnp = _jnp()
+        return jnp.where(jnp.real(a) >= jnp.real(b), a, b)
+    if bk == "sympy":
+        a, b = np.broadcast_arrays(np.asarray(a, dtype=object), np.asarray(b, dtype=object))
+        out = np.empty(a.shape, dtype=object)
+        for idx in np.ndindex(a.shape):
+            out[idx] = a[idx] if _sympy_positive(a[idx] - b[idx]) else b[idx]
+        return out if out.ndim else out[()]
+    a, b = np.asarray(a), np.asarray(b)
+    kinks.record("maximum", np.real(a) - np.real(b))
+    return np.where(np.real(a) >= np.real(b), a, b)
+
+
+def minimum(a, b):
+    return -maximum(-np.asarray(a) if not _is_jax(a) else -a, -np.asarray(b) if not _is_jax(b) else -b)
+
+
+def clip(x, lo, hi):
+    return minimum(maximum(x, lo), hi)
+
+
+def where(cond, a, b):
+    """Select a where cond else b. A comparison built with ``>``/``<`` on real parts is a cond."""
+    bk = _backend(cond, a, b)
+    if bk == "jax":
+        return _jnp().where(cond, a, b)
+    if bk == "sympy":
+        cond, a, b = np.broadcast_arrays(np.asarray(cond, dtype=object), np.asarray(a, dtype=object),
+                                         np.asarray(b, dtype=object))
+        out = np.empty(a.shape, dtype=object)
+        for idx in np.ndindex(a.shape):
+            out[idx] = a[idx] if bool(cond[idx]) else b[idx]
+        return out if out.ndim else out[()]
+    return np.where(cond, a, b)
+
+
+def sign_of_real(x):
+    """+1, 0 or -1 by the sign of the real part (the derivative of |x| away from 0)."""
+    if _backend(x) == "jax":
+        jnp = _jnp()
+        return jnp.sign(jnp.real(x))
+    if _backend(x) == "sympy":
+        return _sympy_map(lambda v: 1 if _sympy_positive(v) else -1, x)
+    return np.sign(np.real(x))
+
+
+# --------------------------------------------------------------------------- reductions
+def _xp(x):
+    return _jnp() if _backend(x) == "jax" else np
+
+
+def sum(x, axis=None, keepdims=False):  # noqa: A001
+    if _backend(x) == "sympy":
+        out = np.sum(np.asarray(x, dtype=object), axis=axis, keepdims=keepdims)
+        return out
+    return _xp(x).sum(x, axis=axis, keepdims=keepdims)
+
+
+def mean(x, axis=None, keepdims=False):
+    if _backend(x) == "sympy":
+        arr = np.asarray(x, dtype=object)
+        n = arr.size if axis is None else np.prod([arr.shape[a] for a in np.atleast_1d(axis)])
+        import sympy
+
+        return np.sum(arr, axis=axis, keepdims=keepdims) * sympy.Rational(1, int(n))
+    return _xp(x).mean(x, axis=axis, keepdims=keepdims)
+
+
+def var(x, axis=None, keepdims=False):
+    mu = mean(x, axis=axis, keepdims=True)
+    return mean((x - mu) ** 2, axis=axis, keepdims=keepdims)
+
+
+def max(x, axis=None, keepdims=False):  # noqa: A001
+    """Maximum along an axis, chosen by real part (complex-step safe)."""
+    bk = _backend(x)
+    if bk == "jax":
+        return _jnp().max(x, axis=axis, keepdims=keepdims)
+    if bk == "sympy":
+        return _sympy_reduce_max(np.asarray(x, dtype=object), axis, keepdims)
+    x = np.asarray(x)
+    if not np.iscomplexobj(x):
+        top = np.sort(x, axis=axis).reshape(-1) if axis is None else None
+        if top is not None and top.size > 1:
+            kinks.record("max", np.array([top[-1] - top[-2]]))
+        return np.max(x, axis=axis, keepdims=keepdims)
+    idx = np.argmax(np.real(x), axis=axis)
+    if axis is None:
+        out = x.reshape(-1)[idx]
+        return np.reshape(out, (1,) * x.ndim) if keepdims else out
+    out = np.take_along_axis(x, np.expand_dims(idx, axis), axis=axis)
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def _sympy_reduce_max(arr, axis, keepdims):
+    def pick(vals):
+        vals = list(vals)
+        best = vals[0]
+        for v in vals[1:]:
+            if _sympy_positive(v - best):
+                best = v
+        return best
+
+    if axis is None:
+        out = pick(arr.reshape(-1))
+        return np.full((1,) * arr.ndim, out, dtype=object) if keepdims else out
+    moved = np.moveaxis(arr, axis, -1)
+    out = np.empty(moved.shape[:-1], dtype=object)
+    for idx in np.ndindex(out.shape):
+        out[idx] = pick(moved[idx])
+    return np.expand_dims(out, axis) if keepdims else out
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    """log(sum(exp(x))) along an axis, shifted by the maximum for stability."""
+    bk = _backend(x)
+    if bk == "jax":
+        import jax
+
+        return jax.nn.logsumexp(x, axis=axis, keepdims=keepdims)
+    if bk == "sympy":
+        return log(sum(exp(x), axis=axis, keepdims=keepdims))
+    x = np.asarray(x)
+    shift = np.max(np.real(x), axis=axis, keepdims=True)
+    out = np.log(np.sum(np.exp(x - shift), axis=axis, keepdims=True)) + shift
+    return out if keepdims else (np.squeeze(out, axis=axis) if axis is not None else out.reshape(()))
+
+
+def softmax(x, axis=-1):
+    """exp(x) / sum(exp(x)) along ``axis`` (default: the last), shifted for stability."""
+    bk = _backend(x)
+    if bk == "jax":
+        import jax
+
+        return jax.nn.softmax(x, axis=axis)
+    if bk == "sympy":
+        e = exp(x)
+        return e / sum(e, axis=axis, keepdims=True)
+    x = np.asarray(x)
+    e = np.exp(x - np.max(np.real(x), axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def log_softmax(x, axis=-1):
+    """x - logsumexp(x) along ``axis``: the stable log of softmax."""
+    return x - logsumexp(x, axis=axis, keepdims=True)
+
+
+# --------------------------------------------------------------------------- structure
+def diag(x):
+    """Vector -> diagonal matrix, matrix -> its diagonal (numpy's convention)."""
+    return _xp(x).diag(x) if _backend(x) != "sympy" else np.diag(np.asarray(x, dtype=object))
+
+
+def outer(a, b):
+    if _backend(a, b) == "jax":
+        return _jnp().outer(a, b)
+    return np.multiply.outer(np.ravel(a), np.ravel(b)) if _backend(a, b) == "numpy" else np.outer(
+        np.asarray(a, dtype=object), np.asarray(b, dtype=object))
+
+
+def transpose(x, axes=None):
+    return _xp(x).transpose(x, axes)
+
+
+def reshape(x, shape):
+    return _xp(x).reshape(x, shape)
+
+
+def stack(xs, axis=0):
+    return (_jnp() if builtins.any(_is_jax(x) for x in xs) else np).stack(xs, axis=axis)
+
+
+def concatenate(xs, axis=0):
+    return (_jnp() if builtins.any(_is_jax(x) for x in xs) else np).concatenate(xs, axis=axis)
+
+
+def einsum(subscripts, *operands):
+    return (_jnp() if builtins.any(_is_jax(x) for x in operands) else np).einsum(subscripts, *operands)
+
+
+def eye(n):
+    return np.eye(int(n))
+
+
+def ones(shape):
+    return np.ones(shape)
+
+
+def zeros(shape):
+    return np.zeros(shape)

@@ -1,0 +1,121 @@
+"""Policy: from measurements to a per-oracle status and one overall verdict.
+
+Tolerances are data. An oracle passes a claim at a point when
+
+    max|claimed - truth| <= rtol * max|truth| + SAFETY * truth_error
+
+where ``truth_error`` is the oracle's own estimate of the error in its true value (so a derivative
+that is exactly 0, measured with finite differences, is not failed on noise), and ``rtol`` is:
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gradcheck.diagnose import squeeze_align
+from gradcheck.oracles.common import Measurement
+
+SAFETY = 10.0
+TOLERANCES: dict[str, tuple[float, str]] = {
+    "complex step": (1e-8, "complex-step derivatives are accurate to ~1e-15; 1e-8 leaves room for rounding "
+                     "inside the claimed formula, while real errors are O(1e-3) or larger"),
+    "central difference + Richardson": (1e-6, "Richardson-extrapolated central differences are accurate to "
+                                        "~1e-9 on smooth O(1) functions; 1e-6 leaves a 1000x margin"),
+    "probes": (1e-6, "directional derivatives by complex step or central differences; same margin as above"),
+    "autodiff": (1e-8, "reverse mode is exact up to float64 rounding (~1e-15); 1e-8 leaves room for "
+                 "rounding inside the claimed formula"),
+    "symbolic": (1e-25, "50-digit evaluation of claim minus truth: an identity gives ~1e-45"),
+}
+
+
+@dataclass(frozen=True)
+class OracleVerdict:
+    oracle: str
+    status: str  # pass | fail | non-smooth | shape | error | skipped
+    method: str
+    max_abs_err: float | None = None
+    max_rel_err: float | None = None
+    tolerance: float | None = None
+    tolerance_reason: str = ""
+    error_estimate: float | None = None
+    dims: dict | None = None
+    detail: str = ""  # symbolic: proved / numeric (50 digits) / disproved; probes: miss probability
+    message: str = ""
+    seconds: float = 0.0
+
+
+def tolerance_for(m: Measurement) -> tuple[float, str]:
+    if m.oracle == "autodiff":
+        return TOLERANCES["autodiff"]
+    if m.oracle == "symbolic":
+        return TOLERANCES["symbolic"]
+    if "probes" in m.method:
+        return TOLERANCES["probes"]
+    if "central" in m.method:
+        return TOLERANCES["central difference + Richardson"]
+    return TOLERANCES["complex step"]
+
+
+def judge(m: Measurement) -> OracleVerdict:
+    """One oracle's status over all its points."""
+    if m.error is not None:
+        status = "skipped" if m.method == "skipped" else "error"
+        return OracleVerdict(m.oracle, status, m.method, dims=dict(m.dims), message=m.error, seconds=m.seconds)
+    rtol, why = tolerance_for(m)
+    worst_abs, worst_rel, worst_est = 0.0, 0.0, 0.0
+    status, details, messages = "pass", [], []
+    usable = 0
+    for k, p in enumerate(m.points):
+        claimed = squeeze_align(p.claimed, p.truth)
+        if claimed is None:
+            return OracleVerdict(m.oracle, "shape", m.method, dims=dict(m.dims), seconds=m.seconds,
+                                 message=f"the claim has shape {p.claimed.shape}, the true value {p.truth.shape}")
+        if not np.all(np.isfinite(claimed)):
+            messages.append(f"point {k}: the formula gives NaN or inf")
+            continue
+        usable += 1
+        scale = float(np.max(np.abs(p.truth))) if p.truth.size else 0.0
+        err = float(np.max(np.abs(claimed - p.truth))) if p.truth.size else 0.0
+        worst_abs, worst_est = max(worst_abs, err), max(worst_est, p.truth_error)
+        worst_rel = max(worst_rel, err / max(scale, 1e-300))
+        if p.decided:
+            details.append(p.decided)
+        if p.miss_probability is not None:
+            details.append(f"P(miss one wrong entry) <= {p.miss_probability:.1e}")
+            if p.localised:
+                messages.append(f"point {k}: wrong entries (flat indices) {list(p.localised)[:12]}")
+        if not p.smooth:
+            status = "non-smooth" if status == "pass" else status
+            messages.append(f"point {k}: differences at steps h and 2h disagree: non-smooth at this point")
+            continue
+        off_ok = p.offdiagonal <= rtol * max(scale, 1.0) + SAFETY * p.truth_error
+        if not off_ok:
+            messages.append(f"point {k}: the Jacobian is not diagonal (off-diagonal entries up to "
+                            f"{p.offdiagonal:.3g}): no elementwise derivative describes it")
+        passed = (p.decided in ("proved", "numeric (50 digits)") if p.decided
+                  else err <= rtol * scale + SAFETY * p.truth_error)
+        if not (passed and off_ok):
+            status = "fail"
+    if usable == 0:
+        return OracleVerdict(m.oracle, "error", m.method, dims=dict(m.dims), seconds=m.seconds,
+                             message="; ".join(messages) or "no point could be evaluated")
+    detail = ", ".join(dict.fromkeys(details))
+    return OracleVerdict(m.oracle, status, m.method, worst_abs, worst_rel, rtol, why, worst_est, dict(m.dims),
+                         detail, "; ".join(messages), m.seconds)
+
+
+def truths_agree(a: Measurement, b: Measurement) -> tuple[bool, float]:
+    """Do two oracles measured at the same points agree on the true value? (max relative gap)"""
+    worst = 0.0
+    for pa, pb in zip(a.points, b.points):
+        if pa.truth.shape != pb.truth.shape or pa.miss_probability is not None or pb.miss_probability is not None:
+            continue
+        scale = max(float(np.max(np.abs(pb.truth))) if pb.truth.size else 0.0, 1e-300)
+        gap = float(np.max(np.abs(pa.truth - pb.truth))) if pb.truth.size else 0.0
+        allowed = TOLERANCES["central difference + Richardson"][0] * scale + SAFETY * (pa.truth_error + pb.truth_error)
+        if gap > allowed:
+            return False, gap / scale
+        worst = max(worst, gap / scale)
+    return True, worst
