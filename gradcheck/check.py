@@ -118,7 +118,7 @@ def _run(oracle: str, model: Model, claim: Claim, points: list[Point], uses, see
         if oracle == "autodiff":
             from gradcheck.oracles.autodiff import autodiff
 
-            return autodiff(model, claim, points, uses)
+            return autodiff(model, claim, points, uses, **options.get(oracle, {}))
         if oracle == "symbolic":
             from gradcheck.oracles.symbolic import symbolic
 
@@ -132,8 +132,27 @@ def _run(oracle: str, model: Model, claim: Claim, points: list[Point], uses, see
 
 
 def check_claim(source: Derivation | Model, claim: Claim, *, oracles: Iterable[str] = ORACLES,
-                n_points: int = N_POINTS, seed: int = 0, options: Mapping[str, dict] | None = None) -> ClaimResult:
-    """Judge one claim with the given oracles at ``n_points`` seeded points."""
+                n_points: int = N_POINTS, seed: int = 0, options: Mapping[str, dict] | None = None,
+                repair: bool | Mapping = False) -> ClaimResult:
+    """Judge one claim with the given oracles at ``n_points`` seeded points.
+
+    With ``repair`` (True, or a dict of :func:`gradcheck.repair.find_repair` options), an incorrect
+    claim or shape error also gets the smallest verified edit that makes it correct, if one exists.
+    """
+    r = _check_claim(source, claim, oracles=tuple(oracles), n_points=n_points, seed=seed, options=options)
+    if repair and r.verdict in ("incorrect", "shape error"):
+        from dataclasses import replace
+
+        from gradcheck.repair import find_repair
+
+        out = find_repair(source, claim, **(dict(repair) if isinstance(repair, Mapping) else {}))
+        r = replace(r, repair=out.repair,
+                    notes=r.notes + ((f"repair: {out.message}",) if out.repair is None else ()))
+    return r
+
+
+def _check_claim(source: Derivation | Model, claim: Claim, *, oracles: Iterable[str] = ORACLES,
+                 n_points: int = N_POINTS, seed: int = 0, options: Mapping[str, dict] | None = None) -> ClaimResult:
     t0 = time.perf_counter()
     options = dict(options or {})
     if isinstance(source, Derivation):
@@ -155,6 +174,11 @@ def check_claim(source: Derivation | Model, claim: Claim, *, oracles: Iterable[s
     except ShapeClash as exc:
         return result("shape error", message=f"the formula cannot be evaluated as written: {exc}",
                       point=points[0].values, notes=notes)
+    except IndexError as exc:  # an entry the array's shape does not have
+        return result("shape error", message=f"the formula indexes outside an array's shape: {exc}",
+                      point=points[0].values, notes=notes)
+    except ModelError as exc:  # the user's input, already explained (unknown names, bad expressions)
+        return result("not evaluable", message=str(exc), point=points[0].values, notes=notes)
     except Exception as exc:  # noqa: BLE001 - any failure of the user's formula is reported as such
         return result("not evaluable", message=f"the formula raised {type(exc).__name__}: {exc}",
                       point=points[0].values, notes=notes)
@@ -168,7 +192,7 @@ def check_claim(source: Derivation | Model, claim: Claim, *, oracles: Iterable[s
 
     statuses = {o: v.status for o, v in verdicts.items()}
     if "shape" in statuses.values():
-        diag = diagnose(claimed, truth, model.dims, batch_names(model)) if reference else None
+        diag = diagnose_points(reference, model) if reference else None
         if diag and diag.kind in ("transpose", "missing batch sum"):
             return result("incorrect", diagnosis=diag, **common)
         want = expected_shape(claim, of_shape, wrt_shape)
@@ -187,9 +211,22 @@ def check_claim(source: Derivation | Model, claim: Claim, *, oracles: Iterable[s
     if set(decisive.values()) == {"pass"}:
         return result("correct", **common)
     if set(decisive.values()) == {"fail"}:
-        return result("incorrect", diagnosis=diagnose(claimed, truth, model.dims, batch_names(model)), **common)
+        return result("incorrect", diagnosis=diagnose_points(reference, model), **common)
     split = ", ".join(f"{o} {s}" for o, s in decisive.items())
     return result("oracles disagree", message=f"the oracles do not agree on this claim: {split}", **common)
+
+
+def diagnose_points(reference: Measurement, model: Model) -> Diagnosis:
+    """The relation that holds at *every* point (a factor that changes from point to point is none)."""
+    found = [diagnose(p.claimed, p.truth, model.dims, batch_names(model)) for p in reference.points]
+    first = found[0]
+    same = all(d.kind == first.kind and (d.factor is None or first.factor is None
+                                         or abs(d.factor - first.factor) <= 1e-6 * abs(first.factor))
+               for d in found)
+    if same:
+        return first
+    kinds = ", ".join(dict.fromkeys(d.kind for d in found))
+    return Diagnosis("no simple relation", f"no relation holds at every point (per point: {kinds})")
 
 
 def _reference(measured: Mapping[str, Measurement]) -> Measurement | None:
@@ -219,8 +256,8 @@ def format_failure(r: ClaimResult) -> str:
     if r.diagnosis:
         lines.append(f"diagnosis: {r.diagnosis.kind}: {r.diagnosis.text}"
                      + (f"; fix: {r.diagnosis.fix}" if r.diagnosis.fix else ""))
-    if r.repair is not None and getattr(r.repair, "formula", None):
-        lines.append(f"repair: {r.repair.formula}")
+    if r.repair is not None:
+        lines.append(f"repair: {r.repair.text}")
     if r.message:
         lines.append(r.message)
     for o, v in r.oracles.items():
@@ -233,14 +270,22 @@ def format_failure(r: ClaimResult) -> str:
     return "\n".join(lines)
 
 
-def assert_gradient(model: Model, *, wrt: str, formula: Callable, of: str | None = None, kind: str = "gradient",
+def assert_gradient(model: Model, *, wrt: str, formula: Callable | str, of: str | None = None, kind: str = "gradient",
                     uses: Mapping[str, tuple[str, str]] | None = None, name: str | None = None,
                     **kwargs) -> ClaimResult:
     """Raise ``AssertionError`` (verdict, diagnosis, numbers) unless ``formula`` is d of / d wrt.
 
-    ``formula`` is a function whose parameter names are names of the model (see :class:`Claim`).
+    ``formula`` is a function whose parameter names are names of the model (see :class:`Claim`),
+    or an expression string such as ``"X.T @ (P - Y) / m"`` (parsed by :mod:`gradcheck.expr`).
     """
-    claim = Claim(name or f"d{of or model.objective}_d{wrt}", wrt, formula, of=of, kind=kind, uses=uses or {})
+    name = name or f"d{of or model.objective}_d{wrt}"
+    source = None
+    if isinstance(formula, str):
+        from gradcheck.expr import parse
+
+        expr = parse(formula, where=f"claim {name!r}")
+        formula, source = expr.as_function(expr.names), expr.source
+    claim = Claim(name, wrt, formula, of=of, kind=kind, uses=uses or {}, source=source)
     r = check_claim(model, claim, **kwargs)
     if r.verdict != "correct":
         raise AssertionError(format_failure(r))

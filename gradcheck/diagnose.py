@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from itertools import permutations
 from typing import Mapping
 
 import numpy as np
@@ -46,19 +47,17 @@ def name_factor(k: float, dims: Mapping[str, int]) -> str | None:
     candidates: list[tuple[str, float]] = [("-1", -1.0), ("2", 2.0), ("1/2", 0.5), ("-2", -2.0), ("-1/2", -0.5),
                                            ("4", 4.0), ("1/4", 0.25)]
     for name, v in dims.items():
-        if v in (0, 1):
+        if v in (0, 1, 2):  # 2/m = 1 for m = 2 and the like: ambiguous, and already listed as 2 and 1/2
             continue
         candidates += [(name, v), (f"1/{name}", 1 / v), (f"-1/{name}", -1 / v), (f"-{name}", -v),
                        (f"2/{name}", 2 / v), (f"1/(2{name})", 1 / (2 * v)), (f"2{name}", 2 * v)]
-    names = [n for n, v in candidates if abs(k - v) <= 1e-6 * abs(v)]
-    if names:
-        numeric = {n: v for n, v in candidates}
-        shown = " = ".join(dict.fromkeys(names))
-        example = names[0]
-        if any(c.isalpha() for c in example):
-            return f"{shown} ({Fraction(numeric[example]).limit_denominator(10**4)})"
-        return shown
-    return None
+    names = list(dict.fromkeys(n for n, v in candidates if abs(k - v) <= 1e-6 * abs(v)))
+    if not names:
+        return None
+    primary = names[0]
+    if any(c.isalpha() for c in primary):
+        primary = f"{primary} = {Fraction(k).limit_denominator(10**4)}"
+    return primary if len(names) == 1 else f"{primary} (also {' = '.join(names[1:])})"
 
 
 def batch_dims(dims: Mapping[str, int], batch_names: tuple[str, ...]) -> dict[str, int]:
@@ -80,7 +79,8 @@ def diagnose(claimed: np.ndarray, truth: np.ndarray, dims: Mapping[str, int],
         tt = float(np.sum(t * t))
         if tt > 0:
             k = float(np.sum(c * t)) / tt
-            if k != 0 and _close(c / k, t):
+            # one number is always some multiple of another: for a scalar only a named factor counts
+            if k != 0 and abs(k - 1) > 1e-6 and _close(c / k, t) and (c.size > 1 or name_factor(k, dims)):
                 return _factor_diagnosis(k, dims, batch_names)
     if c.ndim == 2 and t.ndim == 2 and c.T.shape == t.shape and c.shape != t.shape:
         if _close(c.T, t):
@@ -89,6 +89,13 @@ def diagnose(claimed: np.ndarray, truth: np.ndarray, dims: Mapping[str, int],
         if _close(-c.T, t):
             return Diagnosis("transpose", "the claim is the negative transpose of the true value",
                              "transpose and negate it", -1.0)
+    if c.ndim >= 3 and c.ndim == t.ndim and sorted(c.shape) == sorted(t.shape) and c.ndim <= 5:
+        for perm in permutations(range(c.ndim)):
+            if perm != tuple(range(c.ndim)) and c.transpose(perm).shape == t.shape:
+                for sign, word in ((1, ""), (-1, " and negate")):
+                    if _close(sign * c.transpose(perm), t):
+                        return Diagnosis("transpose", f"the claim's axes are permuted: axes {perm} of it give the "
+                                         "true value", f"permute its axes to {perm}{word}", float(sign))
     for axis in range(c.ndim):
         summed = squeeze_align(c.sum(axis=axis), t)
         if summed is not None and c.shape[axis] > 1 and _close(summed, t):
@@ -108,7 +115,7 @@ def diagnose(claimed: np.ndarray, truth: np.ndarray, dims: Mapping[str, int],
 def _factor_diagnosis(k: float, dims: Mapping[str, int], batch_names: tuple[str, ...]) -> Diagnosis:
     named = name_factor(k, dims)
     fix_k = name_factor(1 / k, dims)
-    fix = f"multiply by {fix_k}" if fix_k else f"multiply by {1 / k:.6g}"
+    fix = f"multiply by {fix_k.split(' (also')[0]}" if fix_k else f"multiply by {1 / k:.6g}"
     for b, v in batch_dims(dims, batch_names).items():
         if v > 1 and abs(k * v - 1) < 1e-6:
             return Diagnosis("mean vs sum", f"the claim is the true value times 1/{b} ({b}={v}): it averages over "

@@ -85,10 +85,6 @@ def draw_points(model: Model, n: int = 3, *, seed: int = 0, dims: Mapping[str, i
             values = _candidate(model, rng, dims)
             with kinks.watch() as log, np.errstate(all="ignore"):
                 out = model.forward(values, dims)
-            objective = np.asarray(out[model.objective])
-            if objective.shape != ():
-                raise ModelError(f"{model.name}: the objective {model.objective!r} must be a scalar, "
-                                 f"but has shape {objective.shape}")
             finite = all(np.all(np.isfinite(np.asarray(v, dtype=float)))
                          for k, v in out.items() if k not in dims and k not in model.constants)
             if not finite or log.min_distance < margin:

@@ -28,12 +28,14 @@ re-run (:meth:`Model.rerun_from`).
 from __future__ import annotations
 
 import time
+from collections import Counter
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
 from gradcheck.claim import Claim
 from gradcheck.model import Model
+from gradcheck.oracles import batched
 from gradcheck.oracles.common import (Measurement, PointMeasurement, check_target, evaluate_formula,
                                       expected_shape, to_float, truth_from_jacobian)
 from gradcheck.points import Point
@@ -45,7 +47,12 @@ COMPLEX_VALIDATION_RTOL = 1e-5  # complex step vs central difference along a ran
 NONSMOOTH_RTOL = 1e-4  # |D(h) - D(2h)| beyond this (relative to the scale) means a kink in between
 MAX_FULL = 10_000
 N_PROBES = 16
-CHUNK = 256  # perturbations evaluated per batch; bounds the memory of one batch
+CHUNK = 256  # perturbations per list in the one-call-each loop
+BATCH = "structured"  # how perturbations are evaluated: "structured", "dense" or "loop"
+FIRST_CHUNK = 64  # perturbations in the first (validated) batch
+VALIDATE = 3  # perturbations of the first batch re-evaluated one call each and compared
+MEMORY_ELEMENTS = 1 << 22  # largest batched intermediate (elements) a later chunk may create
+STATS: Counter = Counter()  # evaluations by mode, fallbacks and the last fallback's reason
 
 
 def _directional(f: Callable, x0: np.ndarray, v: np.ndarray, scale: float, complex_ok: bool) -> float | np.ndarray:
@@ -57,25 +64,87 @@ def _directional(f: Callable, x0: np.ndarray, v: np.ndarray, scale: float, compl
 
 
 def evaluate_batch(f: Callable, inputs: list[np.ndarray]) -> np.ndarray:
-    """Stack of ``f`` over perturbed inputs (one call each; callers chunk the list)."""
+    """Stack of ``f`` over perturbed inputs, one forward call each (the reference loop)."""
     return np.stack([np.asarray(f(x)) for x in inputs])
 
 
-def complex_step_jacobian(f: Callable, x0: np.ndarray) -> np.ndarray:
-    """Columns ``Im f(x + i h e_k) / h`` for every entry k; shape ``f.shape + x.shape``."""
-    flat = x0.astype(complex).reshape(-1)
-    steps = COMPLEX_STEP * np.maximum(1.0, np.abs(x0.reshape(-1)))
-    cols = []
-    for start in range(0, flat.size, CHUNK):
+def _loop_columns(f: Callable, x0: np.ndarray, ks: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """``f(x0 + steps[b] e_{ks[b]})`` for every b, one forward call each."""
+    flat = x0.reshape(-1)
+    out = []
+    for lo in range(0, ks.size, CHUNK):
         batch = []
-        for k in range(start, min(start + CHUNK, flat.size)):
-            p = flat.copy()
-            p[k] += 1j * steps[k]
+        for k, s in zip(ks[lo:lo + CHUNK], steps[lo:lo + CHUNK]):
+            p = flat.astype(np.result_type(flat, s))
+            p[k] += s
             batch.append(p.reshape(x0.shape))
-        out = evaluate_batch(f, batch)
-        h = steps[start:start + len(batch)].reshape((-1,) + (1,) * (out.ndim - 1))
-        cols.append(np.imag(out) / h)
-    return _assemble(cols, x0.shape)
+        out.append(evaluate_batch(f, batch))
+    return np.concatenate(out, axis=0)
+
+
+def _batched_columns(f: Callable, x0: np.ndarray, ks: np.ndarray, steps: np.ndarray, structured: bool) -> np.ndarray:
+    with batched.batch_numpy():
+        return batched.stacked(f(batched.entry_batch(x0, ks, steps, structured)), ks.size)
+
+
+def _agrees(fast: np.ndarray, ref: np.ndarray) -> bool:
+    """Batched values equal the loop's up to the rounding of reordered float operations."""
+    if fast.shape != ref.shape or not np.array_equal(np.isfinite(fast), np.isfinite(ref)):
+        return False
+    ok = np.isfinite(ref)
+    for part in ((np.real, 1e-13), (np.imag, 1e-11)) if np.iscomplexobj(ref) else ((np.real, 1e-13),):
+        get, rtol = part
+        a, b = get(fast)[ok], get(ref)[ok]
+        scale = float(np.max(np.abs(b))) if b.size else 0.0
+        if b.size and float(np.max(np.abs(a - b))) > rtol * scale:
+            return False
+    return True
+
+
+def perturbed_values(f: Callable, x0: np.ndarray, ks: np.ndarray, steps: np.ndarray,
+                     batch: str | None = None) -> np.ndarray:
+    """``f(x0 + steps[b] e_{ks[b]})`` stacked over b: shape ``(len(ks), *f.shape)``.
+
+    ``batch``: "structured" (slab batches, see :mod:`gradcheck.oracles.batched`), "dense" (a leading
+    batch axis) or "loop" (one forward call each); default :data:`BATCH`. A batched evaluation is
+    validated on the first chunk against the loop at ``VALIDATE`` perturbations spread over it;
+    on any exception or mismatch the loop is used for everything, and the reason recorded in
+    :data:`STATS`.
+    """
+    mode = batch or BATCH
+    ks, steps = np.asarray(ks), np.asarray(steps)
+    if mode == "loop" or ks.size <= 2 * VALIDATE:
+        STATS["loop"] += 1
+        return _loop_columns(f, x0, ks, steps)
+    structured = mode == "structured"
+    first = min(ks.size, FIRST_CHUNK)
+    batched.Batch.peak = 0
+    try:
+        head = _batched_columns(f, x0, ks[:first], steps[:first], structured)
+        sample = np.unique(np.linspace(0, first - 1, min(VALIDATE, first)).astype(int))
+        ref = _loop_columns(f, x0, ks[sample], steps[sample])
+        if not _agrees(head[sample], ref):
+            raise batched.Unsupported("batched values differ from the loop on the first chunk")
+    except Exception as exc:  # noqa: BLE001 - any failure means: use the loop
+        STATS["fallback"] += 1
+        STATS["last_fallback"] = f"{type(exc).__name__}: {exc}"
+        return _loop_columns(f, x0, ks, steps)
+    STATS[mode] += 1
+    per = max(1, batched.Batch.peak // max(first, 1))
+    chunk = int(max(1, min(ks.size, MEMORY_ELEMENTS // per)))
+    parts = [head]
+    for lo in range(first, ks.size, chunk):
+        parts.append(_batched_columns(f, x0, ks[lo:lo + chunk], steps[lo:lo + chunk], structured))
+    return np.concatenate(parts, axis=0)
+
+
+def complex_step_jacobian(f: Callable, x0: np.ndarray, batch: str | None = None) -> np.ndarray:
+    """Columns ``Im f(x + i h e_k) / h`` for every entry k; shape ``f.shape + x.shape``."""
+    flat = x0.reshape(-1)
+    steps = COMPLEX_STEP * np.maximum(1.0, np.abs(flat))
+    out = perturbed_values(f, x0.astype(complex), np.arange(flat.size), 1j * steps, batch)
+    h = steps.reshape((-1,) + (1,) * (out.ndim - 1))
+    return _assemble([np.imag(out) / h], x0.shape)
 
 
 def _assemble(cols: list[np.ndarray], wrt_shape: tuple) -> np.ndarray:
@@ -85,27 +154,19 @@ def _assemble(cols: list[np.ndarray], wrt_shape: tuple) -> np.ndarray:
         stacked.reshape(tuple(wrt_shape))
 
 
-def central_jacobian(f: Callable, x0: np.ndarray) -> tuple[np.ndarray, float, bool]:
+def central_jacobian(f: Callable, x0: np.ndarray, batch: str | None = None) -> tuple[np.ndarray, float, bool]:
     """Richardson-extrapolated central differences; (jacobian, error estimate, smooth)."""
     flat0 = x0.reshape(-1)
+    n = flat0.size
     h = CENTRAL_STEP * np.maximum(1.0, np.abs(flat0))
     h = (flat0 + h) - flat0  # the representable step
-    d1_cols, d2_cols = [], []
-    for start in range(0, flat0.size, CHUNK):
-        ks = range(start, min(start + CHUNK, flat0.size))
-        batch = []
-        for k in ks:
-            for s in (h[k], -h[k], 2 * h[k], -2 * h[k]):
-                p = flat0.copy()
-                p[k] += s
-                batch.append(p.reshape(x0.shape))
-        out = to_float(evaluate_batch(f, batch))
-        vals = out.reshape((len(ks), 4) + out.shape[1:])
-        hk = h[start:start + len(ks)].reshape((-1,) + (1,) * (vals.ndim - 2))
-        d1_cols.append((vals[:, 0] - vals[:, 1]) / (2 * hk))
-        d2_cols.append((vals[:, 2] - vals[:, 3]) / (4 * hk))
-    d1 = _assemble(d1_cols, x0.shape)
-    d2 = _assemble(d2_cols, x0.shape)
+    ks = np.repeat(np.arange(n), 4)
+    steps = (h[:, None] * np.array([1.0, -1.0, 2.0, -2.0])).reshape(-1)
+    out = to_float(perturbed_values(f, x0, ks, steps, batch))
+    vals = out.reshape((n, 4) + out.shape[1:])
+    hk = h.reshape((-1,) + (1,) * (vals.ndim - 2))
+    d1 = _assemble([(vals[:, 0] - vals[:, 1]) / (2 * hk)], x0.shape)
+    d2 = _assemble([(vals[:, 2] - vals[:, 3]) / (4 * hk)], x0.shape)
     rich = (4 * d1 - d2) / 3
     scale = max(float(np.max(np.abs(rich))) if rich.size else 0.0, 1e-300)
     gap = float(np.max(np.abs(d1 - d2))) if rich.size else 0.0

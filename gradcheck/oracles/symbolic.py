@@ -41,17 +41,18 @@ DIGITS = 50
 ZERO_TOL = 1e-25  # a 50-digit evaluation of an identity is zero to ~1e-45; anything above 1e-25 is not
 BUDGET_SECONDS = 10.0
 MAX_SYMBOLS = 64
-AUTO_DIM_CAP = 3  # without Model.symbolic_dims, dims above this are cut to 3 or 2 (alternating)
+AUTO_DIM_CAP = 6  # without Model.symbolic_dims, a model with a dim above this is cut down
 
 
 def symbolic_dims(model: Model) -> dict[str, int]:
-    """The dims this oracle uses: the model's ``symbolic_dims``, else dims above 4 cut down."""
+    """The dims this oracle uses: the model's ``symbolic_dims``; else, for a model with a dim above
+    ``AUTO_DIM_CAP``, every such dim cut to 3 or 2 (alternating); else the model's own dims."""
     if model.symbolic_dims:
         return {**model.dims, **model.symbolic_dims}
-    small, widths = {}, iter([3, 2] * len(model.dims))
-    for name, value in model.dims.items():
-        small[name] = value if value <= AUTO_DIM_CAP else next(widths)
-    return small
+    if all(v <= AUTO_DIM_CAP for v in model.dims.values()):
+        return dict(model.dims)
+    widths = iter([3, 2] * len(model.dims))
+    return {name: (value if value <= 3 else next(widths)) for name, value in model.dims.items()}
 
 
 def rational(x) -> np.ndarray:
@@ -79,6 +80,22 @@ def _as_obj(x) -> np.ndarray:
     return np.asarray(x, dtype=object)
 
 
+def exact_floats(x) -> np.ndarray:
+    """Float literals (``0.5 * x``, ``ones(...)``) replaced by the decimal they print as (1/2, 1)."""
+    import sympy
+
+    def fix(e):
+        e = sympy.sympify(e)
+        floats = e.atoms(sympy.Float)
+        return e.xreplace({f: sympy.Rational(repr(float(f))) for f in floats}) if floats else e
+
+    arr = _as_obj(x)
+    out = np.empty(arr.shape, dtype=object)
+    for idx in np.ndindex(arr.shape):
+        out[idx] = fix(arr[idx])
+    return out
+
+
 def _jacobian(of_value, syms: np.ndarray) -> np.ndarray:
     import sympy
 
@@ -104,7 +121,7 @@ def _derivative(model: Model, values: dict, of: str, wrt: str, tag: str):
         subs_now[fresh[idx]] = sympy.sympify(current[idx]).evalf(DIGITS, subs=kinks.sympy_values())
     with kinks.sympy_substitution(subs_now):
         rerun = model.rerun_from(values, wrt, fresh)
-        jac = _jacobian(rerun[of], fresh)
+        jac = _jacobian(exact_floats(rerun[of]), fresh)
     return np.vectorize(lambda e: sympy.sympify(e).xreplace(back), otypes=[object])(jac) if jac.size else jac
 
 
@@ -168,7 +185,7 @@ def _gap(fn, values: list, shapes: list[tuple]) -> tuple[float, list[np.ndarray]
     return float(gap), floats
 
 
-PROOF_MAX_OPS = 400  # simplify is attempted on entries up to this size (keeps the report deterministic)
+PROOF_MAX_OPS = 150  # simplify is attempted on entries up to this size (keeps the report deterministic)
 
 
 def _prove_zero(diff: np.ndarray, seconds: float) -> bool:
@@ -178,13 +195,89 @@ def _prove_zero(diff: np.ndarray, seconds: float) -> bool:
         with _deadline(seconds):
             for idx in np.ndindex(diff.shape):
                 e = sympy.sympify(diff[idx])
-                if e == 0 or sympy.expand(e) == 0:
+                if e == 0:
                     continue
-                if sympy.count_ops(e) > PROOF_MAX_OPS or sympy.simplify(e) != 0:
+                if sympy.count_ops(e) > PROOF_MAX_OPS:
+                    return False
+                if sympy.expand(e) != 0 and sympy.simplify(e) != 0:
                     return False
         return True
     except TimeoutError:
         return False
+
+
+_CACHE: dict[tuple, tuple] = {}  # (id(model), ...) -> (model, result): shared by claims of one model
+
+
+def _cached(key: tuple, model: Model, build):
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] is model:
+        return hit[1]
+    value = build()
+    _CACHE[key] = (model, value)
+    return value
+
+
+def _point(model: Model, wrt: str, seed: int):
+    """The exact point, symbols for ``wrt``, and every value recomputed from them (cached)."""
+    def build():
+        dims = symbolic_dims(model)
+        try:
+            return _build_point(model, dims, wrt, seed)
+        except (IndexError, ValueError) as exc:  # the model does not work at the reduced dims
+            if dims == dict(model.dims):
+                raise
+            reduced = f"at reduced dims {dims} the model fails ({exc}); "
+        out = _build_point(model, dict(model.dims), wrt, seed)
+        return reduced + out if isinstance(out, str) else out
+
+    return _cached(("point", id(model), wrt, seed), model, build)
+
+
+def _build_point(model: Model, dims: dict, wrt: str, seed: int):
+    import sympy
+
+    small = model.with_dims(dims)
+    point = draw_points(small, 1, seed=seed)[0]
+    exact = {k: rational(v) for k, v in point.values.items()}
+    exact.update({k: sympy.nsimplify(v, rational=True) for k, v in model.constants.items()})
+    sym_dims = {k: sympy.Integer(v) for k, v in dims.items()}
+    with kinks.sympy_substitution({}):
+        values = small.forward(exact, sym_dims)
+    wrt_value = _as_obj(values[wrt])
+    if wrt_value.size > MAX_SYMBOLS:
+        return (f"{wrt_value.size} entries in {wrt!r} at dims {dims}: more than {MAX_SYMBOLS} symbols; "
+                "set Model.symbolic_dims")
+    syms = _symbols(wrt, wrt_value.shape)
+    subs = {syms[i]: wrt_value[i] for i in np.ndindex(syms.shape)}
+    with kinks.sympy_substitution(subs):
+        sym_values = small.rerun_from(values, wrt, syms)
+    return small, values, syms, subs, sym_values
+
+
+def _setup(model: Model, wrt: str, of: str, seed: int):
+    """:func:`_point` plus ``of`` and its Jacobian w.r.t. the symbols (cached per derivative)."""
+    def build():
+        point = _point(model, wrt, seed)
+        if isinstance(point, str):
+            return point
+        small, values, syms, subs, sym_values = point
+        of_value = exact_floats(sym_values[of])
+        with kinks.sympy_substitution(subs):
+            jac = _jacobian(of_value, syms)
+        return small, values, syms, subs, sym_values, of_value, jac
+
+    return _cached(("setup", id(model), wrt, of, seed), model, build)
+
+
+def _use(model: Model, wrt: str, seed: int, of2: str, wrt2: str):
+    """A true derivative d of2 / d wrt2 that a formula reads, as expressions of the ``wrt`` symbols."""
+    def build():
+        small, _, _, _, sym_values = _point(model, wrt, seed)
+        d = _derivative(small, sym_values, of2, wrt2, f"_{of2}_{wrt2}_")
+        return d.reshape(_as_obj(sym_values[wrt2]).shape) if _as_obj(sym_values[of2]).shape == () else d
+
+    return _cached(("use", id(model), wrt, seed, of2, wrt2), model, build)
 
 
 def symbolic(model: Model, claim: Claim, points, uses: Mapping[str, tuple[str, str]], *, seed: int = 0,
@@ -194,31 +287,14 @@ def symbolic(model: Model, claim: Claim, points, uses: Mapping[str, tuple[str, s
 
     t0 = time.perf_counter()
     dims = symbolic_dims(model)
-    small = model.with_dims(dims)
-    n_wrt = int(np.prod(small.shape_of(claim.wrt))) if claim.wrt in small.inputs else None
-    point = draw_points(small, 1, seed=seed)[0]
-    exact = {k: rational(v) for k, v in point.values.items()}
-    exact.update({k: sympy.nsimplify(v, rational=True) for k, v in model.constants.items()})
-    sym_dims = {k: sympy.Integer(v) for k, v in dims.items()}
-    with kinks.sympy_substitution({}):
-        values = small.forward(exact, sym_dims)
-    wrt_value = _as_obj(values[claim.wrt])
-    n_wrt = wrt_value.size if n_wrt is None else n_wrt
-    if n_wrt > MAX_SYMBOLS:
-        return Measurement("symbolic", "skipped", dims, error=f"{n_wrt} entries in {claim.wrt!r} at dims {dims}: "
-                           f"more than {MAX_SYMBOLS} symbols; set Model.symbolic_dims")
-    syms = _symbols(claim.wrt, wrt_value.shape)
-    subs = {syms[i]: wrt_value[i] for i in np.ndindex(syms.shape)}
-    of = claim.target(small)
+    setup = _setup(model, claim.wrt, claim.target(model), seed)
+    if isinstance(setup, str):
+        return Measurement("symbolic", "skipped", dims, error=setup)
+    small, values, syms, subs, sym_values, of_value, jac = setup
+    check_target(claim, of_value.shape, syms.shape)
     with kinks.sympy_substitution(subs):
-        sym_values = small.rerun_from(values, claim.wrt, syms)
-        of_value = _as_obj(sym_values[of])
-        check_target(claim, of_value.shape, syms.shape)
-        derivs = {name: _derivative(small, sym_values, o, w, f"_{name}_") for name, (o, w) in uses.items()}
-        derivs = {k: (v.reshape(_as_obj(sym_values[uses[k][1]]).shape) if _as_obj(sym_values[uses[k][0]]).shape == ()
-                      else v) for k, v in derivs.items()}
-        claimed = _as_obj(evaluate_formula(claim, small, sym_values, derivs))
-        jac = _jacobian(of_value, syms)
+        derivs = {name: _use(model, claim.wrt, seed, o, w) for name, (o, w) in uses.items()}
+        claimed = exact_floats(evaluate_formula(claim, small, sym_values, derivs))
     lr = values.get(claim.lr) if claim.lr else None
     truth, _ = truth_from_jacobian(claim, jac, of_value.shape, syms.shape, syms, lr)
     truth = _as_obj(truth)
@@ -233,7 +309,7 @@ def symbolic(model: Model, claim: Claim, points, uses: Mapping[str, tuple[str, s
         scale = max(float(np.max(np.abs(truth_f))) if truth_f.size else 0.0, 1.0)
         if gap > ZERO_TOL * scale:
             decided = "disproved"
-        elif _prove_zero(claimed - truth, budget - (time.perf_counter() - t0)):
+        elif _prove_zero(_as_obj(claimed - truth), budget - (time.perf_counter() - t0)):
             decided = "proved"
         else:
             rng = np.random.default_rng(seed + 104729)
@@ -243,7 +319,11 @@ def symbolic(model: Model, claim: Claim, points, uses: Mapping[str, tuple[str, s
                 alt_gap, _ = _gap(fn, alt, [claimed.shape, truth.shape])
                 ok &= bool(alt_gap <= ZERO_TOL * scale)
             decided = "numeric (50 digits)" if ok else "disproved"
+    off = 0.0
+    if claim.kind == "elementwise" and truth.size > 1:
+        square = _evaluate(_compile(syms, [jac]), values_at, [jac.shape])[0].reshape(truth.size, truth.size)
+        off = float(np.max(np.abs(square - np.diag(np.diag(square)))))
     truth_error = 0.0 if decided == "proved" else 10.0 ** (-DIGITS + 5)
-    result = PointMeasurement(claimed_f, truth_f, truth_error, True, 0.0, decided)
+    result = PointMeasurement(claimed_f, truth_f, truth_error, True, off, decided)
     return Measurement("symbolic", f"sympy.diff {sympy.__version__}, {DIGITS}-digit evaluation", dims, (result,),
                        seconds=time.perf_counter() - t0)

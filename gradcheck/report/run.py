@@ -1,0 +1,215 @@
+"""Run the checks of a report (in a process pool) and write REPORT.md, report.json and figures/.
+
+Workers receive ``(doc_id, claim_index)`` tasks; each worker finds the document by id (the
+``derivations`` registry, or an extra module named with ``--module``), checks the claim and sends
+back a picklable :class:`ClaimSummary`. Results are put back in document order, so the output does
+not depend on the number of workers or on which claim finished first.
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from gradcheck.report.summary import ClaimSummary, DocInfo, doc_info, failed_summary, summarize
+
+SEED = 0
+
+
+class ReportError(Exception):
+    """A usage or input error (unknown document id, unimportable module): exit code 2."""
+
+
+@dataclass(frozen=True)
+class Task:
+    doc_id: str
+    index: int
+    oracles: tuple[str, ...]
+    modules: tuple[str, ...]
+
+
+# ----------------------------------------------------------------------------------- finding documents
+_CACHE: dict[tuple[str, ...], dict[str, Any]] = {}
+
+
+def available_documents(modules: Sequence[str] = ()) -> dict[str, Any]:
+    """Document id -> Derivation: the ``derivations`` registry, then ``DERIVATION`` of each extra module."""
+    key = tuple(modules)
+    if key in _CACHE:
+        return _CACHE[key]
+    from gradcheck.claim import Derivation
+
+    docs: dict[str, Any] = {}
+    try:
+        import derivations
+
+        for d in derivations.DOCUMENTS:
+            docs[d.id] = d
+    except ImportError:  # pragma: no cover - the package ships with the project
+        pass
+    for name in modules:
+        try:
+            module = importlib.import_module(name)
+        except Exception as exc:  # noqa: BLE001
+            raise ReportError(f"cannot import module {name!r}: {type(exc).__name__}: {exc}") from exc
+        found = getattr(module, "DERIVATION", None)
+        extra = list(getattr(module, "DERIVATIONS", ()) or ())
+        if isinstance(found, Derivation):
+            extra.insert(0, found)
+        if not extra:
+            raise ReportError(f"module {name!r} defines no DERIVATION (a gradcheck.Derivation)")
+        for d in extra:
+            docs[d.id] = d
+    _CACHE[key] = docs
+    return docs
+
+
+def select_documents(ids: Sequence[str] | None, modules: Sequence[str] = ()) -> list[Any]:
+    docs = available_documents(modules)
+    if not ids:
+        return list(docs.values())
+    unknown = [i for i in ids if i not in docs]
+    if unknown:
+        known = ", ".join(docs) or "(none)"
+        raise ReportError(f"unknown document id {', '.join(map(repr, unknown))}; known documents: {known}")
+    return [docs[i] for i in dict.fromkeys(ids)]
+
+
+# ------------------------------------------------------------------------------------------ one claim
+def check_document(doc_id: str, claim_index: int, oracles: Sequence[str] | None = None,
+                   modules: Sequence[str] = ()) -> ClaimSummary:
+    """Check claim ``claim_index`` of document ``doc_id``; a picklable summary (never raises)."""
+    from gradcheck.check import check_claim
+    from gradcheck.oracles import ORACLES
+
+    doc = available_documents(modules)[doc_id]
+    claim = doc.claims[claim_index]
+    try:
+        result = check_claim(doc, claim, oracles=tuple(oracles or ORACLES), seed=SEED)
+        return summarize(result, claim_index, doc_id)
+    except Exception as exc:  # noqa: BLE001 - a check that raises is reported, not dropped
+        try:
+            model = doc.model_of(claim)
+        except Exception:  # noqa: BLE001
+            model = doc.model
+        return failed_summary(claim, model, doc_id, claim_index,
+                              f"the check raised {type(exc).__name__}: {exc}")
+
+
+def _work(task: Task) -> ClaimSummary:
+    return check_document(task.doc_id, task.index, task.oracles, task.modules)
+
+
+def _init_worker() -> None:  # workers stay quiet; the parent reports progress
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """fork when nothing multithreaded (JAX) is loaded in the parent, else spawn."""
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and "jax" not in sys.modules:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def make_pool(jobs: int):
+    return _context().Pool(jobs, initializer=_init_worker)
+
+
+def run_checks(docs: Sequence[Any], *, oracles: Sequence[str] | None = None, jobs: int | None = None,
+               modules: Sequence[str] = (), progress: Callable[[int, int, ClaimSummary], None] | None = None,
+               pool: Any = None) -> list[tuple[DocInfo, list[ClaimSummary]]]:
+    """Check every claim of ``docs``; ``[(DocInfo, [ClaimSummary, ...]), ...]`` in document order.
+
+    ``pool``: an open pool to use (else one of ``jobs`` processes is made; ``jobs=1`` checks in this process).
+    """
+    tasks = [Task(d.id, k, tuple(oracles or ()), tuple(modules)) for d in docs for k in range(len(d.claims))]
+    done: dict[tuple[str, int], ClaimSummary] = {}
+
+    def collect(summaries):
+        for n, s in enumerate(summaries, 1):
+            done[(s.document, s.index)] = s
+            if progress:
+                progress(n, len(tasks), s)
+
+    jobs = max(1, min(jobs or default_jobs(), len(tasks) or 1))
+    if pool is not None:
+        # the cost of a claim is unknown in advance; chunksize 1 keeps every worker busy
+        collect(pool.imap_unordered(_work, tasks, chunksize=1))
+    elif jobs == 1:
+        collect(_work(t) for t in tasks)
+    else:
+        with make_pool(jobs) as own:
+            collect(own.imap_unordered(_work, tasks, chunksize=1))
+    return [(doc_info(d), [done[(d.id, k)] for k in range(len(d.claims))]) for d in docs]
+
+
+# ------------------------------------------------------------------------------------------- writing
+@dataclass(frozen=True)
+class ReportFiles:
+    markdown: Path
+    json: Path
+    figures: tuple[Path, ...]
+    doc_results: list
+
+
+def write_report(out: str | os.PathLike, doc_results: Sequence[tuple[Any, Sequence[Any]]], *,
+                 oracles: Sequence[str] | None = None, title: str = "gradcheck discrepancy report",
+                 pool: Any = None) -> ReportFiles:
+    """Write ``out/REPORT.md``, ``out/report.json`` and ``out/figures/*.png``; stale figures are removed."""
+    from gradcheck.report.figures import write_figures
+    from gradcheck.report.jsondoc import build_json, dumps
+    from gradcheck.report.markdown import render_markdown
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    figdir = out / "figures"
+    normal = [(doc_info(d), [summarize(r, k, doc_info(d).id) for k, r in enumerate(rs)]) for d, rs in doc_results]
+    figures = write_figures(normal, figdir, relative_to=out, pool=pool)
+    keep = {out / rel for rel in figures.values()}
+    if figdir.is_dir():
+        for old in figdir.glob("*.png"):
+            if old not in keep:
+                old.unlink()
+    md = render_markdown(normal, figures=figures, oracles=oracles, title=title)
+    (out / "REPORT.md").write_text(md, encoding="utf-8")
+    (out / "report.json").write_text(dumps(build_json(normal, figures=figures, oracles=oracles)), encoding="utf-8")
+    return ReportFiles(out / "REPORT.md", out / "report.json", tuple(sorted(keep)), normal)
+
+
+def all_as_expected(doc_results: Sequence[tuple[Any, Sequence[ClaimSummary]]]) -> bool:
+    return all(r.expected_ok is not False for _, rs in doc_results for r in rs)
+
+
+def report(out: str | os.PathLike = "reports", *, documents: Sequence[str] | None = None,
+           oracles: Sequence[str] | None = None, jobs: int | None = None, modules: Sequence[str] = (),
+           progress: Callable[[int, int, ClaimSummary], None] | None = None) -> ReportFiles:
+    """Check and write a report (the ``gradcheck report`` command without its argument parsing)."""
+    docs = select_documents(documents, modules)
+    n_claims = sum(len(d.claims) for d in docs)
+    jobs = max(1, min(jobs or default_jobs(), n_claims or 1))
+    if jobs == 1:
+        results = run_checks(docs, oracles=oracles, jobs=1, modules=modules, progress=progress)
+        return write_report(out, results, oracles=oracles)
+    with make_pool(jobs) as pool:
+        results = run_checks(docs, oracles=oracles, modules=modules, progress=progress, pool=pool)
+        return write_report(out, results, oracles=oracles, pool=pool)
+
+
+def timed(fn: Callable, *args, **kwargs):
+    t0 = time.perf_counter()
+    value = fn(*args, **kwargs)
+    return value, time.perf_counter() - t0

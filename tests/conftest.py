@@ -1,0 +1,33 @@
+"""Shared small models for the engine's tests."""
+
+import pytest
+
+from gradcheck import Data, Model
+from gradcheck.ops import log, relu, softmax, sum, tanh
+
+
+def mlp(m=4, d=3, h=5, c=2, activation=tanh, mean=True):
+    """Two-layer MLP in row layout (X W + b), softmax cross-entropy, batch mean or sum."""
+    return Model(
+        "mlp",
+        {"m": m, "d": d, "h": h, "c": c},
+        data={"X": Data(("m", "d")), "Y": Data(("m", "c"), kind="one_hot")},
+        params={"W1": ("d", "h"), "b1": ("h",), "W2": ("h", "c"), "b2": ("c",)},
+        steps=[
+            ("Z1", lambda X, W1, b1: X @ W1 + b1),
+            ("A1", lambda Z1: activation(Z1)),
+            ("Z2", lambda A1, W2, b2: A1 @ W2 + b2),
+            ("P", lambda Z2: softmax(Z2, axis=1)),
+            ("loss", (lambda Y, P, m: -sum(Y * log(P)) / m) if mean else (lambda Y, P: -sum(Y * log(P)))),
+        ],
+    )
+
+
+@pytest.fixture(scope="session")
+def tanh_mlp():
+    return mlp()
+
+
+@pytest.fixture(scope="session")
+def relu_mlp():
+    return mlp(activation=relu)
