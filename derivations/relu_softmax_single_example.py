@@ -52,7 +52,7 @@ def exact_eye(n):
 
 def relu_prime(z):
     """phi'(z) for phi = max(0, z), away from 0: 1 where z > 0, else 0."""
-    return (1 + sign_of_real(z)) // 2  # integer division keeps SymPy values exact
+    return (1 + sign_of_real(z)) / 2  # 0 or 1 on every backend (SymPy included: no Relational)
 
 
 def identity_prime(z):

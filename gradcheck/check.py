@@ -211,7 +211,8 @@ def _check_claim(source: Derivation | Model, claim: Claim, *, oracles: Iterable[
     if set(decisive.values()) == {"pass"}:
         return result("correct", **common)
     if set(decisive.values()) == {"fail"}:
-        return result("incorrect", diagnosis=diagnose_points(reference, model), **common)
+        diag = diagnose_points(reference, model) if reference else _probe_diagnosis(verdicts)
+        return result("incorrect", diagnosis=diag, **common)
     split = ", ".join(f"{o} {s}" for o, s in decisive.items())
     return result("oracles disagree", message=f"the oracles do not agree on this claim: {split}", **common)
 
@@ -227,6 +228,13 @@ def diagnose_points(reference: Measurement, model: Model) -> Diagnosis:
         return first
     kinds = ", ".join(dict.fromkeys(d.kind for d in found))
     return Diagnosis("no simple relation", f"no relation holds at every point (per point: {kinds})")
+
+
+def _probe_diagnosis(verdicts: Mapping[str, OracleVerdict]) -> Diagnosis:
+    """Only random-direction probes ran: say which entries they localised."""
+    where = "; ".join(v.message for v in verdicts.values() if v.message)
+    return Diagnosis("no simple relation", "random-direction probes disagree with the claim"
+                     + (f" ({where})" if where else ""))
 
 
 def _reference(measured: Mapping[str, Measurement]) -> Measurement | None:

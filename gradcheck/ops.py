@@ -64,6 +64,12 @@ def _jnp():
     return jnp
 
 
+def _as_array(x):
+    """``np.asarray``, except for a value that stands for many perturbed arrays at once (the
+    finite-difference oracle's :class:`~gradcheck.oracles.batched.Batch`), which passes through."""
+    return x if getattr(x, "gradcheck_batch", False) else np.asarray(x)
+
+
 def real_part(x):
     """The real part (SymPy expressions are taken to be real)."""
     if _backend(x) == "sympy":
@@ -130,7 +136,7 @@ def sigmoid(x):
 
         return _sympy_map(lambda v: 1 / (1 + sympy.exp(-v)), x)
     # 0.5 * (1 + tanh(x / 2)) is exact algebra, never overflows, and is analytic.
-    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x)))
+    return 0.5 * (1.0 + np.tanh(0.5 * _as_array(x)))
 
 
 def softplus(x):
@@ -144,7 +150,7 @@ def softplus(x):
         import sympy
 
         return _sympy_map(lambda v: sympy.log(1 + sympy.exp(v)), x)
-    x = np.asarray(x)
+    x = _as_array(x)
     r = np.real(x)
     # log(1 + e^x) = max(x, 0) + log(1 + e^{-|x|}), branch chosen on the real part
     pos = np.where(r > 0, x, 0)
@@ -164,7 +170,7 @@ def relu(x):
         return jnp.where(jnp.real(x) > 0, x, 0)
     if b == "sympy":
         return _sympy_map(lambda v: v if _sympy_positive(v) else v * 0, x)
-    x = np.asarray(x)
+    x = _as_array(x)
     kinks.record("relu", np.real(x))
     return np.where(np.real(x) > 0, x, 0)
 
@@ -177,7 +183,7 @@ def abs(x):  # noqa: A001 - the name users write
         return jnp.where(jnp.real(x) >= 0, x, -x)
     if b == "sympy":
         return _sympy_map(lambda v: v if _sympy_positive(v) else -v, x)
-    x = np.asarray(x)
+    x = _as_array(x)
     kinks.record("abs", np.real(x))
     return np.where(np.real(x) >= 0, x, -x)
 
@@ -205,13 +211,13 @@ def maximum(a, b):
         for idx in np.ndindex(a.shape):
             out[idx] = a[idx] if _sympy_positive(a[idx] - b[idx]) else b[idx]
         return out if out.ndim else out[()]
-    a, b = np.asarray(a), np.asarray(b)
+    a, b = _as_array(a), _as_array(b)
     kinks.record("maximum", np.real(a) - np.real(b))
     return np.where(np.real(a) >= np.real(b), a, b)
 
 
 def minimum(a, b):
-    return -maximum(-np.asarray(a) if not _is_jax(a) else -a, -np.asarray(b) if not _is_jax(b) else -b)
+    return -maximum(-_as_array(a) if not _is_jax(a) else -a, -_as_array(b) if not _is_jax(b) else -b)
 
 
 def clip(x, lo, hi):
@@ -239,7 +245,9 @@ def sign_of_real(x):
         jnp = _jnp()
         return jnp.sign(jnp.real(x))
     if _backend(x) == "sympy":
-        return _sympy_map(lambda v: 1 if _sympy_positive(v) else -1, x)
+        import sympy
+
+        return _sympy_map(lambda v: sympy.Integer(1) if _sympy_positive(v) else sympy.Integer(-1), x)
     return np.sign(np.real(x))
 
 
@@ -277,7 +285,7 @@ def max(x, axis=None, keepdims=False):  # noqa: A001
         return _jnp().max(x, axis=axis, keepdims=keepdims)
     if bk == "sympy":
         return _sympy_reduce_max(np.asarray(x, dtype=object), axis, keepdims)
-    x = np.asarray(x)
+    x = _as_array(x)
     if not np.iscomplexobj(x):
         top = np.sort(x, axis=axis).reshape(-1) if axis is None else None
         if top is not None and top.size > 1:
@@ -319,7 +327,7 @@ def logsumexp(x, axis=None, keepdims=False):
         return jax.nn.logsumexp(x, axis=axis, keepdims=keepdims)
     if bk == "sympy":
         return log(sum(exp(x), axis=axis, keepdims=keepdims))
-    x = np.asarray(x)
+    x = _as_array(x)
     shift = np.max(np.real(x), axis=axis, keepdims=True)
     out = np.log(np.sum(np.exp(x - shift), axis=axis, keepdims=True)) + shift
     return out if keepdims else (np.squeeze(out, axis=axis) if axis is not None else out.reshape(()))
@@ -335,7 +343,7 @@ def softmax(x, axis=-1):
     if bk == "sympy":
         e = exp(x)
         return e / sum(e, axis=axis, keepdims=True)
-    x = np.asarray(x)
+    x = _as_array(x)
     e = np.exp(x - np.max(np.real(x), axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True)
 

@@ -102,3 +102,20 @@ def test_relu_kink_is_never_sampled():
     for p in draw_points(model, 5, seed=11):
         z = p.values["x"] * p.values["w"]
         assert np.min(np.abs(z)) >= KINK_MARGIN
+
+
+def test_random_direction_probes_decide_and_localise(tanh_mlp):
+    """Above max_full entries the finite-difference oracle probes; one wrong entry is localised."""
+    opts = {"finite_difference": {"max_full": 4}}
+    right = Claim("dW1", "W1", RIGHT_DW1, uses=U)
+    assert check_claim(tanh_mlp, right, oracles=["finite_difference"], options=opts).verdict == "correct"
+
+    def one_wrong_entry(X, dZ2, W2, A1):
+        g = RIGHT_DW1(X, dZ2, W2, A1)
+        return g + (np.arange(g.size).reshape(g.shape) == 7) * 0.01 * np.max(np.abs(g))
+
+    r = check_claim(tanh_mlp, Claim("dW1_bad", "W1", one_wrong_entry, uses=U), oracles=["finite_difference"],
+                    options=opts)
+    fd = r.oracles["finite_difference"]
+    assert r.verdict == "incorrect" and "probes" in fd.method and "[7]" in fd.message
+    assert "P(miss one wrong entry)" in fd.detail

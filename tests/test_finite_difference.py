@@ -103,14 +103,6 @@ def test_a_wrong_batched_result_is_caught_by_validation(monkeypatch):
     np.testing.assert_array_equal(fast, fd.complex_step_jacobian(f, x0, batch="loop"))
 
 
-def test_ops_numpy_is_restored_after_batched_evaluation():
-    from gradcheck import ops
-
-    wrt, f, x0 = next(iter(_targets(MODELS[0])))
-    fd.complex_step_jacobian(f, x0)
-    assert ops.np is np
-
-
 def test_central_difference_converges_at_order_two():
     """Log-log slope of |D(h) - f'| against h for a smooth function is 2."""
     model = Model("smooth", dims={"n": 3}, data={"a": Data(("n",))}, params={"t": ("n",)},

@@ -9,7 +9,7 @@ import pytest
 from gradcheck import Claim, Data, Model
 from gradcheck.check import check_claim
 from gradcheck.expr import parse
-from gradcheck.ops import log, relu, sigmoid, softmax, sum, tanh
+from gradcheck.ops import log, relu, sigmoid, softmax, stack, sum, tanh
 from gradcheck.repair import DIAGNOSIS_KIND, find_repair, formula_text
 from gradcheck.repair.source import NotSearchable, formula_expression
 
@@ -190,6 +190,14 @@ ONE = 1
 _loops = lambda x: _loops(x)  # noqa: E731
 
 
+def _entry(W, i, j):
+    """w_{i,j}, 1-based, with a guard (dropped when inlined: numpy refuses the index itself)."""
+    rows, cols = W.shape
+    if not (1 <= i <= rows and 1 <= j <= cols):
+        raise IndexError("no such entry")
+    return W[i - 1, j - 1]
+
+
 def test_python_formulas_become_searchable_text():
     a, b = _two_on_a_line()
     assert formula_text(a) == "A1.T @ dZ2" and formula_text(b) == "dZ2"
@@ -222,6 +230,18 @@ def test_a_formula_calling_module_helpers_is_inlined_and_repaired():
     assert out.repair.edits == ("transpose `W2`",)
 
 
+def test_a_guarded_entry_helper_is_inlined_only_with_constant_indices():
+    c = Claim("e", wrt="b1", formula=lambda W2, W1: _entry(W2, 2, 1) * _row_of(W1))
+    assert formula_expression(c).source == "W2[1, 0] * stack([W1[0, 0], W1[0, 1]])"
+    k = Claim("k", wrt="b1", formula=lambda W2, m: _entry(W2, m, 1))
+    with pytest.raises(NotSearchable, match="_entry"):
+        formula_expression(k)
+
+
+def _row_of(W):
+    return stack([_entry(W, 1, j) for j in range(1, 3)])  # unrolled when inlined
+
+
 def test_derivation_claim_borrows_a_derivative_name_of_another_claim():
     from derivations import by_id
 
@@ -230,3 +250,16 @@ def test_derivation_claim_borrows_a_derivative_name_of_another_claim():
     assert out.repair is not None, out.message
     assert out.repair.formula == "sum(delta1[:, 0])" and out.repair.edits == ("replace `delta3` by `delta1`",)
     assert dict(out.repair.uses) == {"delta1": ("H", "z3")}
+
+
+def test_derivation_claims_calling_helpers_are_repaired():
+    from derivations import by_id
+
+    doc = by_id("001")  # _w(W2, 3, 1): W^2 has no row 3, the entry is w^3_{3,1}
+    out = find_repair(doc, doc.claim("dz3_1_dh2_3"), oracles=FD)
+    assert out.repair is not None, out.message
+    assert out.repair.formula == "W3[2, 0]" and out.repair.edits == ("replace `W2` by `W3`",)
+    doc = by_id("000")  # a Jacobian written with the W~ axes swapped (exact_eye inlined)
+    out = find_repair(doc, doc.claim("dZ2_dWt1_previous_output"), oracles=FD)
+    assert out.repair is not None, out.message
+    assert out.repair.formula.startswith("transpose(((eye(H) > 0.5) * 1)") and out.repair.kinds == ("transpose",)

@@ -259,3 +259,26 @@ def test_figure_names_are_safe():
     from gradcheck.report.figures import figure_name
 
     assert figure_name("001", "dH/dW (as written)") == "001_dH_dW_as_written.png"
+
+
+@pytest.mark.parametrize("jobs", [1, 2, 3, 8])
+def test_blocks_cover_every_claim_once(jobs):
+    from gradcheck.report.run import make_blocks, select_documents
+
+    docs = select_documents(["T1", "T2", "T3"], ["report_testdocs"])
+    blocks = make_blocks(docs, jobs)
+    got = sorted((b.doc_id, k) for b in blocks for k in b.indices)
+    assert got == sorted((d.id, k) for d in docs for k in range(len(d.claims)))
+    for b in blocks:  # consecutive claims of one document
+        assert list(b.indices) == list(range(b.indices[0], b.indices[-1] + 1))
+
+
+def test_progress_reaches_every_claim_through_the_pool():
+    from gradcheck.report.run import run_checks, select_documents
+
+    seen = []
+    docs = select_documents(["T1", "T2"], ["report_testdocs"])
+    results = run_checks(docs, oracles=("finite_difference",), jobs=2, modules=["report_testdocs"],
+                         progress=lambda n, total, s: seen.append((n, total, s.id)))
+    assert [n for n, _, _ in seen] == [1, 2, 3, 4, 5] and {t for _, t, _ in seen} == {5}
+    assert sorted(i for _, _, i in seen) == sorted(s.id for _, rs in results for s in rs)

@@ -19,16 +19,12 @@ Batch into a plain ndarray raises ``TypeError``), so a model that does something
 gives a silently wrong batch: the caller validates against the one-call-per-perturbation loop
 and falls back to it.
 
-:mod:`gradcheck.ops` calls ``np.asarray`` on its argument in its numpy paths; while a batch is
-evaluated (:func:`batch_numpy`) its module-level ``np`` is a proxy whose ``asarray`` returns a
-Batch unchanged and is ``numpy.asarray`` for everything else.
+:mod:`gradcheck.ops` converts its arguments with ``_as_array``, which returns a value whose
+``gradcheck_batch`` attribute is true unchanged (a Batch) and is ``np.asarray`` otherwise.
 """
 
 from __future__ import annotations
 
-import contextlib
-import threading
-import types
 from numbers import Number
 
 import numpy as np
@@ -37,42 +33,6 @@ from numpy.lib.mixins import NDArrayOperatorsMixin
 
 class Unsupported(TypeError):
     """An operation the batched evaluation does not implement (the caller falls back to the loop)."""
-
-
-# --------------------------------------------------------------------------- ops' numpy proxy
-class _NumpyProxy(types.ModuleType):
-    def __getattr__(self, name):
-        return getattr(np, name)
-
-    @staticmethod
-    def asarray(a, *args, **kwargs):
-        if isinstance(a, Batch) and not args and not kwargs:
-            return a
-        return np.asarray(a, *args, **kwargs)
-
-
-_PROXY = _NumpyProxy("numpy")
-_LOCK = threading.Lock()
-_DEPTH = [0]
-
-
-@contextlib.contextmanager
-def batch_numpy():
-    """Let :mod:`gradcheck.ops` pass Batch values through ``np.asarray`` (reentrant, thread-safe:
-    the proxy is numpy itself for every other argument)."""
-    from gradcheck import ops
-
-    with _LOCK:
-        if _DEPTH[0] == 0:
-            ops.np = _PROXY
-        _DEPTH[0] += 1
-    try:
-        yield
-    finally:
-        with _LOCK:
-            _DEPTH[0] -= 1
-            if _DEPTH[0] == 0:
-                ops.np = np
 
 
 # --------------------------------------------------------------------------- helpers
@@ -103,6 +63,7 @@ class Batch(NDArrayOperatorsMixin):
     """B values of one core shape (see the module docstring)."""
 
     __array_priority__ = 1000
+    gradcheck_batch = True  # gradcheck.ops passes it through instead of calling np.asarray
     peak = 0  # largest number of elements of one dense batched intermediate (memory planning)
 
     def __init__(self, *, data=None, base=None, ax=None, idx=None, vals=None):

@@ -210,6 +210,11 @@ def _T(node: ast.AST) -> ast.AST:
     return ast.Attribute(value=node, attr="T", ctx=ast.Load())
 
 
+def _transpose_axes(node: ast.AST, axes: tuple[int, ...]) -> ast.AST:
+    return ast.Call(func=ast.Name(id="transpose", ctx=ast.Load()),
+                    args=[node, ast.Tuple(elts=[ast.Constant(a) for a in axes], ctx=ast.Load())], keywords=[])
+
+
 def _binop(left, op, right) -> ast.AST:
     return ast.BinOp(left=left, op=op, right=right)
 
@@ -254,6 +259,13 @@ def _transposes(tree, all_sites, shape):
         if _is_number(node) or (isinstance(parent, ast.Attribute) and parent.attr == "T"):
             continue
         s = shape(path)
+        if s is not None and len(s) >= 3 and len(path) == 1:  # a Jacobian with two axes swapped
+            for i in range(len(s) - 1):
+                axes = list(range(len(s)))
+                axes[i], axes[i + 1] = axes[i + 1], axes[i]
+                yield Edit("transpose", f"swap axes {i} and {i + 1} of the whole formula",
+                           replaced(tree, path, lambda n, a=tuple(axes): _transpose_axes(n, a)), root=True)
+            continue
         if s is not None and len(s) != 2:
             continue
         yield Edit("transpose", f"transpose {what(node, path)}", replaced(tree, path, _T), root=len(path) == 1)

@@ -9,9 +9,11 @@ not depend on the number of workers or on which claim finished first.
 from __future__ import annotations
 
 import importlib
+import math
 import multiprocessing
 import os
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,9 +29,12 @@ class ReportError(Exception):
 
 
 @dataclass(frozen=True)
-class Task:
+class Block:
+    """Consecutive claims of one document, checked by one worker (the engine caches per model: JAX
+    compilations and SymPy set-ups are shared by the claims of a block)."""
+
     doc_id: str
-    index: int
+    indices: tuple[int, ...]
     oracles: tuple[str, ...]
     modules: tuple[str, ...]
 
@@ -102,12 +107,48 @@ def check_document(doc_id: str, claim_index: int, oracles: Sequence[str] | None 
                               f"the check raised {type(exc).__name__}: {exc}")
 
 
-def _work(task: Task) -> ClaimSummary:
-    return check_document(task.doc_id, task.index, task.oracles, task.modules)
+_PROGRESS: Any = None  # in a worker: the queue that carries per-claim progress to the parent
 
 
-def _init_worker() -> None:  # workers stay quiet; the parent reports progress
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+def _init_worker(queue: Any = None) -> None:
+    global _PROGRESS
+    _PROGRESS = queue
+
+
+def _light(s: ClaimSummary) -> ClaimSummary:
+    """The summary without arrays (for progress messages)."""
+    from dataclasses import replace
+
+    return replace(s, claimed=None, truth=None, point=None, oracles={})
+
+
+def _work(block: Block) -> list[ClaimSummary]:
+    out = []
+    for k in block.indices:
+        s = check_document(block.doc_id, k, block.oracles, block.modules)
+        out.append(s)
+        if _PROGRESS is not None:
+            _PROGRESS.put(_light(s))
+    return out
+
+
+def make_blocks(docs: Sequence[Any], jobs: int, oracles: Sequence[str] = (), modules: Sequence[str] = ()
+                ) -> list[Block]:
+    """Each document cut into consecutive blocks of about ``total / (3 jobs)`` claims (at least 4): few
+    enough that a worker reuses its per-model caches, enough that the workers stay balanced.
+    Largest blocks first."""
+    total = sum(len(d.claims) for d in docs)
+    target = max(4, math.ceil(total / (3 * max(1, jobs))))
+    blocks = []
+    for d in docs:
+        n = len(d.claims)
+        if n == 0:
+            continue
+        pieces = math.ceil(n / target)
+        bounds = [round(i * n / pieces) for i in range(pieces + 1)]
+        blocks += [Block(d.id, tuple(range(lo, hi)), tuple(oracles), tuple(modules))
+                   for lo, hi in zip(bounds, bounds[1:]) if hi > lo]
+    return sorted(blocks, key=lambda b: -len(b.indices))  # stable: document order among equals
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -125,35 +166,59 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def make_pool(jobs: int):
-    return _context().Pool(jobs, initializer=_init_worker)
+def make_pool(jobs: int, queue: Any = None):
+    return _context().Pool(jobs, initializer=_init_worker, initargs=(queue,))
 
 
 def run_checks(docs: Sequence[Any], *, oracles: Sequence[str] | None = None, jobs: int | None = None,
                modules: Sequence[str] = (), progress: Callable[[int, int, ClaimSummary], None] | None = None,
-               pool: Any = None) -> list[tuple[DocInfo, list[ClaimSummary]]]:
+               pool: Any = None, queue: Any = None) -> list[tuple[DocInfo, list[ClaimSummary]]]:
     """Check every claim of ``docs``; ``[(DocInfo, [ClaimSummary, ...]), ...]`` in document order.
 
-    ``pool``: an open pool to use (else one of ``jobs`` processes is made; ``jobs=1`` checks in this process).
+    ``pool``: an open pool (from :func:`make_pool`, with ``queue`` for progress) to use; else a pool of
+    ``jobs`` processes is made, or with ``jobs=1`` the claims are checked in this process.
     """
-    tasks = [Task(d.id, k, tuple(oracles or ()), tuple(modules)) for d in docs for k in range(len(d.claims))]
+    total = sum(len(d.claims) for d in docs)
+    jobs = max(1, min(jobs or default_jobs(), total or 1))
     done: dict[tuple[str, int], ClaimSummary] = {}
-
-    def collect(summaries):
-        for n, s in enumerate(summaries, 1):
-            done[(s.document, s.index)] = s
-            if progress:
-                progress(n, len(tasks), s)
-
-    jobs = max(1, min(jobs or default_jobs(), len(tasks) or 1))
-    if pool is not None:
-        # the cost of a claim is unknown in advance; chunksize 1 keeps every worker busy
-        collect(pool.imap_unordered(_work, tasks, chunksize=1))
-    elif jobs == 1:
-        collect(_work(t) for t in tasks)
+    if pool is None and jobs == 1:
+        n = 0
+        for d in docs:
+            for k in range(len(d.claims)):
+                s = check_document(d.id, k, oracles, modules)
+                done[(d.id, k)] = s
+                n += 1
+                if progress:
+                    progress(n, total, s)
+    elif pool is None:
+        queue = _context().Queue() if progress else None
+        with make_pool(jobs, queue) as own:
+            return run_checks(docs, oracles=oracles, modules=modules, progress=progress, pool=own, queue=queue)
     else:
-        with make_pool(jobs) as own:
-            collect(own.imap_unordered(_work, tasks, chunksize=1))
+        blocks = make_blocks(docs, getattr(pool, "_processes", jobs) or jobs, oracles or (), modules)
+        listener = None
+        if progress and queue is not None:
+            def listen():
+                for n in range(1, total + 1):
+                    s = queue.get()
+                    if s is None:
+                        return
+                    progress(n, total, s)
+
+            listener = threading.Thread(target=listen, daemon=True)
+            listener.start()
+        try:
+            for summaries in pool.imap_unordered(_work, blocks, chunksize=1):
+                for s in summaries:
+                    done[(s.document, s.index)] = s
+        finally:
+            if listener is not None:
+                if len(done) < total:
+                    queue.put(None)
+                listener.join(timeout=5)
+        if progress and queue is None:
+            for n, s in enumerate((done[(d.id, k)] for d in docs for k in range(len(d.claims))), 1):
+                progress(n, total, s)
     return [(doc_info(d), [done[(d.id, k)] for k in range(len(d.claims))]) for d in docs]
 
 
@@ -204,8 +269,9 @@ def report(out: str | os.PathLike = "reports", *, documents: Sequence[str] | Non
     if jobs == 1:
         results = run_checks(docs, oracles=oracles, jobs=1, modules=modules, progress=progress)
         return write_report(out, results, oracles=oracles)
-    with make_pool(jobs) as pool:
-        results = run_checks(docs, oracles=oracles, modules=modules, progress=progress, pool=pool)
+    queue = _context().Queue() if progress else None
+    with make_pool(jobs, queue) as pool:
+        results = run_checks(docs, oracles=oracles, modules=modules, progress=progress, pool=pool, queue=queue)
         return write_report(out, results, oracles=oracles, pool=pool)
 
 
