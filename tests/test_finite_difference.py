@@ -126,3 +126,79 @@ def test_complex_step_jacobian_is_accurate_to_rounding():
         cen, err, smooth = fd.central_jacobian(f, x0)
         assert smooth
         np.testing.assert_allclose(jac, cen, atol=1e-7 * max(1.0, np.max(np.abs(jac))))
+
+
+# --------------------------------------------------------------------------- random-direction probes
+@pytest.mark.parametrize("model", MODELS, ids=[m.name for m in MODELS])
+def test_batched_directions_equal_the_complex_step_loop(model):
+    """All k directions as one forward-mode (Dual) evaluation = one complex step per direction."""
+    rng = np.random.default_rng(0)
+    for wrt, f, x0 in _targets(model):
+        V = fd._rademacher(rng, (5,) + x0.shape)
+        fd.STATS.clear()
+        d = fd._Directions(f, x0, None)
+        fast = d(V)
+        assert d.mode == "batched", (wrt, fd.STATS.get("last_fallback"))
+        scale = max(1.0, float(np.max(np.abs(x0))))
+        loop = np.stack([fd._directional(f, x0, v, scale, True) for v in V])
+        np.testing.assert_allclose(fast, loop, rtol=1e-12, atol=1e-13 * np.max(np.abs(loop)), err_msg=wrt)
+
+
+def test_batched_directions_fall_back_on_unsupported_steps():
+    model = Model("plain numpy inside a step", dims={"n": 12}, data={"a": Data(("n",))}, params={"t": ("n",)},
+                  steps=[("u", lambda a, t: np.asarray(a * t)), ("loss", lambda u: sum(np.tanh(u) ** 2))])
+    (wrt, f, x0), = list(_targets(model))
+    V = fd._rademacher(np.random.default_rng(1), (4,) + x0.shape)
+    d = fd._Directions(f, x0, None)
+    out = d(V)
+    assert d.mode == "loop"
+    np.testing.assert_allclose(out, [fd._directional(f, x0, v, 1.0, d.complex_ok) for v in V], rtol=1e-10)
+
+
+def test_a_wrong_batched_direction_is_caught_by_validation(monkeypatch):
+    wrt, f, x0 = next(iter(_targets(MODELS[0])))
+    real = fd._directions_batched
+    monkeypatch.setattr(fd, "_directions_batched", lambda *a: (real(*a)[0] * 1.001, real(*a)[1]))
+    d = fd._Directions(f, x0, None)
+    d(fd._rademacher(np.random.default_rng(2), (3,) + x0.shape))
+    assert d.mode == "loop" and "differs" in fd.STATS["last_fallback"]
+
+
+def _quadratic(n, seed=0):
+    g = np.random.default_rng(seed).standard_normal(n)
+    return g, (lambda x: 0.5 * sum(x * x))  # gradient at g is g itself
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 1000, 4099])
+def test_one_wrong_entry_is_localised_by_its_binary_digits(n):
+    g, f = _quadratic(n)
+    for i in sorted({0, n // 3, n - 1}):
+        claim = g.copy()
+        claim[i] += 0.01 * np.max(np.abs(g))
+        info = {}
+        c, t, wrong = fd._probe(claim, f, g, np.random.default_rng(i), 16, None, lambda a: a, info)
+        assert wrong == (i,)
+        # k probes + ceil(log2 n) digit directions, no bisection
+        assert info["evaluations"] == 16 + (int(np.ceil(np.log2(n))) if n > 1 else 0)
+
+
+def test_several_wrong_entries_are_localised_even_when_they_cancel():
+    """Equal errors cancel in a block's probe with probability 1/2: bisection re-probes such pairs."""
+    g, f = _quadratic(3000, seed=1)
+    for seed in range(5):
+        claim = g.copy()
+        entries = [7, 8, 1500, 2999]
+        claim[entries] += 0.05
+        c, t, wrong = fd._probe(claim, f, g, np.random.default_rng(seed), 16, None, lambda a: a)
+        assert wrong == tuple(entries)
+
+
+def test_a_correct_claim_passes_every_probe():
+    g, f = _quadratic(5000, seed=2)
+    c, t, wrong = fd._probe(g.copy(), f, g, np.random.default_rng(0), 16, None, lambda a: a)
+    assert wrong == () and np.max(np.abs(c - t)) <= 1e-6 * np.max(np.abs(t))
+
+
+def test_rademacher_directions_are_fair_signs():
+    V = fd._rademacher(np.random.default_rng(0), (16, 1001))
+    assert set(np.unique(V)) == {-1.0, 1.0} and abs(V.mean()) < 0.02

@@ -567,3 +567,330 @@ def stacked(out, B: int) -> np.ndarray:
         return out.dense()
     out = np.asarray(out)
     return np.broadcast_to(out, (B,) + out.shape)  # the output does not depend on the input
+
+
+# --------------------------------------------------------------------------- directional batches
+class Dual(NDArrayOperatorsMixin):
+    """B complex-step perturbations ``re + i h t[b]`` of one real value, with ``h`` infinitesimal.
+
+    This is what a dense complex :class:`Batch` of ``x0 + i h v_b`` computes, carried without the
+    complex arithmetic: the real part ``re`` (core shape, shared by the whole batch; with
+    ``h = 1e-20`` the complex step's real part equals the unperturbed value to rounding) and the
+    tangents ``t`` of shape ``(B, *core)`` (the imaginary parts divided by h). Elementwise
+    functions apply their derivative, so a batch of B directions costs one real forward pass plus B
+    tangent products, not B complex forward passes. Only the operations below are implemented (the
+    analytic ones a complex step passes through, plus the real-part branch selection of
+    :mod:`gradcheck.ops`); anything else raises :class:`Unsupported`, and the caller validates
+    against a central difference and falls back.
+    """
+
+    __array_priority__ = 1000
+    gradcheck_batch = True
+
+    def __init__(self, re, t):
+        self.re = np.asarray(re)
+        self.t = t
+        self.B = t.shape[0]
+        self.shape = tuple(self.re.shape)
+        if t.shape[1:] != self.shape:
+            t = np.broadcast_to(t, (self.B,) + self.shape)
+            self.t = t
+
+    ndim = property(lambda self: len(self.shape))
+    size = property(lambda self: int(np.prod(self.shape)))
+    dtype = property(lambda self: np.dtype(complex))
+    T = property(lambda self: self.transpose())
+
+    def __len__(self):
+        if not self.shape:
+            raise TypeError("len() of unsized object")
+        return self.shape[0]
+
+    def __array__(self, *args, **kwargs):
+        raise TypeError("a batch of perturbed values cannot become one plain array")
+
+    def __bool__(self):
+        raise TypeError("the truth value of a batch is ambiguous")
+
+    def __float__(self):
+        raise TypeError("a batch of perturbed values is not one number")
+
+    def __repr__(self):
+        return f"Dual(B={self.B}, shape={self.shape})"
+
+    def transpose(self, *axes):
+        axes = axes[0] if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))) else axes
+        r = self.ndim
+        perm = tuple(reversed(range(r))) if not axes else tuple(int(a) % r for a in axes)
+        return Dual(self.re.transpose(perm), self.t.transpose((0,) + tuple(p + 1 for p in perm)))
+
+    def reshape(self, *shape):
+        shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
+        re = self.re.reshape(shape)
+        return Dual(re, self.t.reshape((self.B,) + re.shape))
+
+    def ravel(self):
+        return self.reshape(-1)
+
+    flatten = ravel
+
+    def sum(self, axis=None, keepdims=False):
+        return _dual_linear_reduce(np.sum, self, axis, keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return _dual_linear_reduce(np.mean, self, axis, keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        raise Unsupported("max of a complex value (ops.max chooses by the real part)")
+
+    min = max
+
+    def astype(self, dtype, copy=True):
+        if np.issubdtype(np.dtype(dtype), np.complexfloating):
+            return self
+        raise Unsupported("cast of a complex-step value to a real type")
+
+    @property
+    def real(self):
+        return self.re
+
+    def conj(self):
+        raise Unsupported("conjugate (not analytic)")
+
+    def __getitem__(self, key):
+        key = key if isinstance(key, tuple) else (key,)
+        if any(isinstance(k, (Dual, Batch)) for k in key):
+            raise Unsupported("indexing with a batched index")
+        if any(k is Ellipsis for k in key):
+            raise Unsupported("indexing with an ellipsis")
+        return Dual(self.re[key], self.t[(slice(None),) + key])
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method != "__call__" or kwargs:
+            raise Unsupported(f"{ufunc.__name__}.{method} with keywords")
+        if ufunc is np.matmul:
+            return _dual_matmul(*inputs)
+        rule = _DUAL_UNARY.get(ufunc)
+        if rule is not None and len(inputs) == 1:
+            x = inputs[0]
+            y = ufunc(x.re)
+            return Dual(y, _tpad(x.t, y.ndim) * rule(x.re, y))
+        if ufunc in _DUAL_COMPARE:  # complex comparisons order by the real part first
+            return ufunc(*(_parts(x)[0] for x in inputs))
+        if ufunc in _DUAL_BINARY:
+            return _DUAL_BINARY[ufunc](*inputs)
+        raise Unsupported(f"{ufunc.__name__} on a complex-step batch")
+
+    def __array_function__(self, func, types, args, kwargs):
+        handler = _DUAL_FUNCTIONS.get(func)
+        if handler is None:
+            raise Unsupported(f"np.{func.__name__} on a complex-step batch")
+        return handler(*args, **kwargs)
+
+
+def _tpad(t, ndim):
+    return _pad(t, ndim)
+
+
+def _parts(x):
+    """(real part, tangent or None) of an operand."""
+    if isinstance(x, Dual):
+        return x.re, x.t
+    if isinstance(x, Batch) or not _plain(x):
+        raise Unsupported(f"operand of type {type(x).__name__}")
+    x = np.asarray(x)
+    if np.iscomplexobj(x):
+        if np.any(x.imag):
+            raise Unsupported("a complex constant")
+        x = x.real
+    return x, None
+
+
+def _dual_binary(value, da, db):
+    """A binary ufunc with partial derivatives ``da(a, b, y)``, ``db(a, b, y)``."""
+
+    def run(a, b):
+        ra, ta = _parts(a)
+        rb, tb = _parts(b)
+        y = value(ra, rb)
+        R = np.ndim(y)
+        t = 0
+        if ta is not None:
+            d = da(ra, rb, y)
+            t = _tpad(ta, R) * d if d is not None else _tpad(ta, R)
+        if tb is not None:
+            d = db(ra, rb, y)
+            tt = _tpad(tb, R) * d if d is not None else _tpad(tb, R)
+            t = tt if ta is None else t + tt
+        return Dual(y, t)
+
+    return run
+
+
+def _neg_one(a, b, y):
+    return -1.0
+
+
+_DUAL_BINARY = {
+    np.add: _dual_binary(np.add, lambda a, b, y: None, lambda a, b, y: None),
+    np.subtract: _dual_binary(np.subtract, lambda a, b, y: None, _neg_one),
+    np.multiply: _dual_binary(np.multiply, lambda a, b, y: b, lambda a, b, y: a),
+    np.true_divide: _dual_binary(np.true_divide, lambda a, b, y: 1.0 / b, lambda a, b, y: -y / b),
+}
+
+
+def _power(a, b):
+    ra, ta = _parts(a)
+    rb, tb = _parts(b)
+    if tb is not None:
+        raise Unsupported("power with a batched exponent")
+    y = np.power(ra, rb)
+    return Dual(y, _tpad(ta, np.ndim(y)) * (rb * np.power(ra, rb - 1)))
+
+
+_DUAL_BINARY[np.power] = _power
+_DUAL_COMPARE = {np.greater, np.greater_equal, np.less, np.less_equal}
+_DUAL_BINARY[np.float_power] = _power
+
+_DUAL_UNARY = {
+    np.negative: lambda x, y: -1.0,
+    np.positive: lambda x, y: 1.0,
+    np.tanh: lambda x, y: 1.0 - y * y,
+    np.exp: lambda x, y: y,
+    np.expm1: lambda x, y: y + 1.0,
+    np.log: lambda x, y: 1.0 / x,
+    np.log1p: lambda x, y: 1.0 / (1.0 + x),
+    np.sqrt: lambda x, y: 0.5 / y,
+    np.square: lambda x, y: 2.0 * x,
+    np.reciprocal: lambda x, y: -y * y,
+    np.sin: lambda x, y: np.cos(x),
+    np.cos: lambda x, y: -np.sin(x),
+    np.sinh: lambda x, y: np.cosh(x),
+    np.cosh: lambda x, y: np.sinh(x),
+    np.arctan: lambda x, y: 1.0 / (1.0 + x * x),
+}
+
+
+def _dual_matmul(a, b):
+    ra, ta = _parts(a)
+    rb, tb = _parts(b)
+    na, nb = np.ndim(ra), np.ndim(rb)
+    if na == 0 or nb == 0 or na > 2 or nb > 2:
+        raise Unsupported("matmul beyond 1-D and 2-D operands")
+    y = ra @ rb
+    A = ra if na == 2 else ra[None, :]
+    Bm = rb if nb == 2 else rb[:, None]
+    t = None
+    if ta is not None:  # t_a @ rb: one GEMM when the tangents are contiguous
+        TA = ta if na == 2 else ta[:, None, :]
+        t = _right(TA, Bm) if TA.flags.c_contiguous else np.matmul(TA, Bm)
+    if tb is not None:  # ra @ t_b, batched over the directions (contiguous output)
+        TB = tb if nb == 2 else tb[:, :, None]
+        tt = np.matmul(A, TB)
+        t = tt if t is None else t + tt
+    if nb == 1:
+        t = t[..., 0]
+    if na == 1:
+        t = t[:, 0] if nb == 1 else t[:, 0, :]
+    return Dual(y, t)
+
+
+def _dual_linear_reduce(fn, x, axis=None, keepdims=False, **kw):
+    if kw.get("out") is not None or kw.get("where") is not None or kw.get("dtype") is not None:
+        raise Unsupported("reduction with out/where/dtype")
+    if not isinstance(x, Dual):
+        return fn(x, axis=axis, keepdims=keepdims)
+    axes = _norm_axes(axis, x.ndim)
+    return Dual(fn(x.re, axis=axes, keepdims=keepdims), fn(x.t, axis=tuple(d + 1 for d in axes), keepdims=keepdims))
+
+
+def _dual_where(cond, a=None, b=None):
+    if a is None or b is None or isinstance(cond, (Dual, Batch)):
+        raise Unsupported("np.where with one argument or a batched condition")
+    ra, ta = _parts(a)
+    rb, tb = _parts(b)
+    y = np.where(cond, ra, rb)
+    R = y.ndim
+    B = (a if isinstance(a, Dual) else b).B
+    za = _tpad(ta, R) if ta is not None else np.zeros((1,) * (R + 1))
+    zb = _tpad(tb, R) if tb is not None else np.zeros((1,) * (R + 1))
+    return Dual(y, np.broadcast_to(np.where(np.asarray(cond)[None], za, zb), (B,) + y.shape))
+
+
+def _dual_take_along_axis(arr, indices, axis):
+    if not isinstance(arr, Dual) or isinstance(indices, (Dual, Batch)) or axis is None:
+        raise Unsupported("take_along_axis of this kind")
+    a = int(axis) % arr.ndim
+    idx = np.asarray(indices)
+    return Dual(np.take_along_axis(arr.re, idx, axis=a),
+                np.take_along_axis(arr.t, np.broadcast_to(idx[None], (arr.B,) + idx.shape), axis=a + 1))
+
+
+def _dual_expand_dims(x, axis):
+    a = int(axis) % (x.ndim + 1)
+    return Dual(np.expand_dims(x.re, a), np.expand_dims(x.t, a + 1))
+
+
+def _dual_squeeze(x, axis=None):
+    axes = tuple(i for i, s in enumerate(x.shape) if s == 1) if axis is None else _norm_axes(axis, x.ndim)
+    return Dual(np.squeeze(x.re, axis=axes), np.squeeze(x.t, axis=tuple(a + 1 for a in axes)))
+
+
+def _dual_join(fn):
+    def run(xs, axis=0, **kwargs):
+        if kwargs or axis is None:
+            raise Unsupported(f"np.{fn.__name__} options")
+        xs = list(xs)
+        B = next(x for x in xs if isinstance(x, Dual)).B
+        parts = [_parts(x) for x in xs]
+        re = fn([p[0] for p in parts], axis=axis)
+        nd = re.ndim
+        ts = [np.broadcast_to(p[1], (B,) + np.shape(p[0])) if p[1] is not None else np.zeros((B,) + np.shape(p[0]))
+              for p in parts]
+        return Dual(re, fn(ts, axis=int(axis) % nd + 1))
+
+    return run
+
+
+def _dual_real(x):
+    return x.re if isinstance(x, Dual) else np.real(x)
+
+
+def _dual_imag(x):
+    raise Unsupported("np.imag inside the model")
+
+
+_DUAL_FUNCTIONS = {
+    np.sum: lambda x, axis=None, dtype=None, out=None, keepdims=False, **kw:
+        _dual_linear_reduce(np.sum, x, axis, keepdims, dtype=dtype, out=out, **kw),
+    np.mean: lambda x, axis=None, dtype=None, out=None, keepdims=False, **kw:
+        _dual_linear_reduce(np.mean, x, axis, keepdims, dtype=dtype, out=out, **kw),
+    np.real: _dual_real, np.imag: _dual_imag, np.where: _dual_where,
+    np.iscomplexobj: lambda x: True if isinstance(x, Dual) else np.iscomplexobj(x),
+    np.transpose: lambda x, axes=None: x.transpose(axes) if isinstance(x, Dual) else np.transpose(x, axes),
+    np.reshape: lambda x, shape=None: x.reshape(shape) if isinstance(x, Dual) else np.reshape(x, shape),
+    np.ravel: lambda x: x.reshape(-1) if isinstance(x, Dual) else np.ravel(x),
+    np.concatenate: _dual_join(np.concatenate), np.stack: _dual_join(np.stack),
+    np.expand_dims: _dual_expand_dims, np.squeeze: _dual_squeeze,
+    np.take_along_axis: _dual_take_along_axis,
+    np.shape: lambda x: x.shape, np.ndim: lambda x: x.ndim,
+    np.size: lambda x, axis=None: x.size if axis is None else x.shape[axis],
+}
+
+
+def direction_batch(x0: np.ndarray, V: np.ndarray) -> Dual:
+    """The B complex-step perturbations ``x0 + i h V[b]`` (``V`` of shape ``(B, *x0.shape)``)."""
+    return Dual(np.asarray(x0, dtype=float), np.asarray(V, dtype=float))
+
+
+def directional_values(out, B: int) -> np.ndarray:
+    """The ``(B, *shape)`` directional derivatives from the output of a :class:`Dual` evaluation."""
+    if isinstance(out, Dual):
+        if out.B != B:
+            raise Unsupported("output batch of the wrong size")
+        return np.asarray(out.t)
+    if isinstance(out, Batch):
+        raise Unsupported("a dense batch came out of a directional evaluation")
+    out = np.asarray(out)
+    return np.zeros((B,) + out.shape)  # the output does not depend on the input

@@ -19,7 +19,14 @@ Methods, chosen per quantity:
   directional derivative. A single wrong entry ``e_i`` changes every probe by exactly ``|e_i|``,
   so it is never missed above the tolerance; several wrong entries cancel in one probe with
   probability at most 1/2, so all ``k`` probes miss them with probability at most ``2**-k``.
-  A failing probe is followed by bisection over blocks of entries to localise the wrong ones.
+  The k directional derivatives are one batched evaluation: :class:`batched.Dual` carries the
+  real value and the k complex-step tangents (forward mode: the same numbers as ``Im f(x + i h v)/h``
+  without complex arithmetic), validated once against a finite difference; on any failure one
+  complex step (or central difference) per direction. A failing probe is localised by the binary
+  digits of a single wrong index (``ceil(log2 n)`` 0/1 directions, accepted only if that entry
+  alone explains all k probes), else by bisection over blocks of entries (one batched evaluation
+  per level, re-probing a pair whose parent is known to be wrong, until the entries found explain
+  all k probes).
 
 Perturbations never touch the caller's arrays, and only the steps downstream of ``wrt`` are
 re-run (:meth:`Model.rerun_from`).
@@ -216,35 +223,206 @@ def _derivative_values(model: Model, values, uses, rng) -> dict[str, np.ndarray]
     return out
 
 
-def _probe(claim_value: np.ndarray, f: Callable, x0: np.ndarray, rng, k: int, complex_ok: bool,
-           transform: Callable) -> tuple[np.ndarray, np.ndarray, tuple]:
-    """k Rademacher probes: (claimed projections, true directional derivatives, localised entries)."""
-    scale = max(1.0, float(np.max(np.abs(x0))))
-    claimed, truth = [], []
-    vs = []
-    for _ in range(k):
-        v = rng.choice([-1.0, 1.0], size=x0.shape)
-        vs.append(v)
-        claimed.append(float(np.sum(claim_value * v)))
-        truth.append(float(transform(_directional(f, x0, v, scale, complex_ok))))
-    claimed_a, truth_a = np.array(claimed), np.array(truth)
+DIRECTION_ELEMENTS = 1 << 25  # largest tangent array (directions x entries) of one directional batch
+
+
+def _directions_batched(f: Callable, x0: np.ndarray, V: np.ndarray) -> tuple[np.ndarray, Any]:
+    """Directional derivatives of ``f`` along every ``V[b]`` by one forward-mode (complex-step
+    equivalent) evaluation per chunk of directions (:class:`batched.Dual`); also ``f(x0)``."""
+    per = max(1, DIRECTION_ELEMENTS // max(x0.size, 1))
+    chunk = -(-V.shape[0] // -(-V.shape[0] // per))  # balanced chunks of at most ``per`` directions
+    parts, base = [], None
+    for lo in range(0, V.shape[0], chunk):
+        Vc = V[lo:lo + chunk]
+        out = f(batched.direction_batch(x0, Vc))
+        base = out.re if isinstance(out, batched.Dual) else out
+        parts.append(batched.directional_values(out, Vc.shape[0]))
+    return np.concatenate(parts, axis=0), base
+
+
+class _Directions:
+    """Directional derivatives along batches of directions: batched forward-mode tangents when the
+    model supports them (validated once against finite differences along the first direction),
+    otherwise one complex-step (or central) evaluation per direction."""
+
+    def __init__(self, f: Callable, x0: np.ndarray, complex_ok: bool | None):
+        self.f, self.x0, self._complex_ok = f, x0, complex_ok
+        self.scale = max(1.0, float(np.max(np.abs(x0))))
+        self.mode: str | None = None  # "batched" or "loop" once decided
+        self.evaluations = 0
+
+    @property
+    def complex_ok(self) -> bool:
+        if self._complex_ok is None:
+            try:
+                d = _directional(self.f, self.x0, np.ones(self.x0.shape), 1.0, True)
+                self._complex_ok = bool(np.all(np.isfinite(d)))
+            except (TypeError, ValueError):
+                self._complex_ok = False
+        return self._complex_ok
+
+    def label(self) -> str:
+        if self.mode == "batched":
+            return "complex step as batched forward-mode tangents"
+        return "complex step" if self.complex_ok else "central"
+
+    def _validate(self, d: np.ndarray, v: np.ndarray, base) -> None:
+        """The batched derivative along ``v`` against a forward difference (one more forward pass,
+        ``f(x0)`` being known), then, if they differ, against a central difference (one more)."""
+        if not np.all(np.isfinite(d)):
+            raise batched.Unsupported("non-finite batched directional derivative")
+        h = np.sqrt(EPS) * self.scale
+        fwd = (to_float(self.f(self.x0 + h * v)) - to_float(base)) / h
+
+        def close(ref):
+            if np.shape(ref) != d.shape:
+                return False
+            tol = COMPLEX_VALIDATION_RTOL * max(float(np.max(np.abs(ref))) if np.size(ref) else 0.0, 1.0)
+            return float(np.max(np.abs(d - ref))) <= tol if np.size(ref) else True
+
+        if close(fwd) or close(_directional(self.f, self.x0, v, self.scale, complex_ok=False)):
+            return
+        raise batched.Unsupported("batched directional derivative differs from finite differences")
+
+    def __call__(self, V: np.ndarray) -> np.ndarray:
+        self.evaluations += V.shape[0]
+        if self.mode is None:
+            try:
+                with np.errstate(all="ignore"):
+                    out, base = _directions_batched(self.f, self.x0, V)
+                    self._validate(out[0], V[0], base)
+                self.mode = "batched"
+                STATS["directions batched"] += 1
+                return out
+            except Exception as exc:  # noqa: BLE001 - any failure means: one evaluation per direction
+                self.mode = "loop"
+                STATS["fallback"] += 1
+                STATS["last_fallback"] = f"{type(exc).__name__}: {exc}"
+        if self.mode == "batched":
+            with np.errstate(all="ignore"):
+                return _directions_batched(self.f, self.x0, V)[0]
+        return np.stack([np.asarray(_directional(self.f, self.x0, v, self.scale, self.complex_ok)) for v in V])
+
+
+def _rademacher(rng: np.random.Generator, shape: tuple) -> np.ndarray:
+    """Independent fair +-1 entries, from random bits (much faster than ``rng.choice``)."""
+    size = int(np.prod(shape))
+    bits = np.unpackbits(np.frombuffer(rng.bytes(-(-size // 8)), dtype=np.uint8), count=size)
+    return (1.0 - 2.0 * bits).reshape(shape)
+
+
+def _project(claim_value: np.ndarray, V: np.ndarray) -> np.ndarray:
+    return V.reshape(V.shape[0], -1) @ claim_value.reshape(-1)
+
+
+def _single_wrong_entry(claim_value, directions, V, gaps, tol) -> int | None:
+    """The index of the one wrong entry, if one wrong entry explains every probe; else None.
+
+    If only entry i is wrong, by e, every Rademacher probe misses by ``e V[j, i]``: all k gaps have
+    the magnitude |e|. Then ``ceil(log2 n)`` 0/1 directions, direction b selecting the entries whose
+    index has bit b set, in one batched evaluation, miss by e or 0 as bit b of i is 1 or 0: their
+    gaps spell i. The index is accepted only if every bit gap is within the tolerance of 0 or e, and
+    if removing e at i explains all k probes; another wrong entry would survive those with
+    probability at most 2**-k.
+    """
+    n = claim_value.size
+    mag = float(np.mean(np.abs(gaps)))
+    if n == 1:
+        return 0 if mag > tol else None
+    if not mag > tol or float(np.max(np.abs(np.abs(gaps) - mag))) > tol:
+        return None
+    nbits = int(np.ceil(np.log2(n)))
+    idx = np.arange(n)
+    V_bits = np.empty((nbits, n))
+    for b in range(nbits):
+        V_bits[b] = (idx >> b) & 1
+    V_bits = V_bits.reshape((nbits,) + claim_value.shape)
+    g = _project(claim_value, V_bits) - directions(V_bits).reshape(nbits)
+    bits = np.abs(g) > mag / 2
+    i = int(np.sum(bits.astype(np.int64) << np.arange(nbits)))
+    if i >= n:
+        return None
+    Vflat = V.reshape(V.shape[0], -1)
+    e = float(np.mean(gaps * Vflat[:, i]))
+    if float(np.max(np.abs(g - e * bits))) > tol:
+        return None
+    residual = gaps - e * Vflat[:, i]
+    return i if float(np.max(np.abs(residual))) <= tol else None
+
+
+def _bisect(claim_value, directions, rng, tol, n: int, shape: tuple, limit: int = 64, retries: int = 12) -> list[int]:
+    """Bisection over blocks of entries, one batched evaluation per level: a block is wrong if its
+    restricted Rademacher probe disagrees. A block with one wrong entry always disagrees; several
+    wrong entries in one block cancel with probability at most 1/2, so when both halves of a block
+    known to be wrong pass, the pair is probed again with fresh signs (up to ``retries`` times)."""
+    if n == 1:
+        return [0]
+    wrong: list[int] = []
+    pairs = [(np.arange(n)[: n // 2], np.arange(n)[n // 2:], 0)]  # the whole is known to be wrong
+    while pairs and len(wrong) < limit:
+        pairs = pairs[:limit]
+        blocks = [blk for p in pairs for blk in p[:2]]
+        V = np.zeros((len(blocks), n))
+        for r, block in enumerate(blocks):
+            if block.size:
+                V[r, block] = _rademacher(rng, (block.size,))
+        V = V.reshape((len(blocks),) + shape)
+        gaps = np.abs(_project(claim_value, V) - directions(V).reshape(len(blocks)))
+        nxt = []
+        for j, (left, right, tries) in enumerate(pairs):
+            bad = [blk for blk, gap in ((left, gaps[2 * j]), (right, gaps[2 * j + 1])) if blk.size and gap > tol]
+            if not bad and tries < retries:
+                nxt.append((left, right, tries + 1))
+            for blk in bad:
+                if blk.size == 1:
+                    wrong.append(int(blk[0]))
+                else:
+                    nxt.append((blk[: blk.size // 2], blk[blk.size // 2:], 0))
+        pairs = nxt
+    return wrong[:limit]
+
+
+def _localise(claim_value, directions, rng, tol, V, truth, rounds: int = 6, limit: int = 64) -> list[int]:
+    """Bisection until the entries found explain every one of the k probes: the claim with those
+    entries replaced by their true values (one unit direction each) must pass all k probes;
+    otherwise bisect the corrected claim again with fresh signs (up to ``rounds`` times; a round
+    misses a group of wrong entries only if they cancel in a block's probe, probability <= 1/2)."""
+    work = np.array(claim_value, dtype=float).reshape(-1)
+    found: list[int] = []
+    for _ in range(rounds):
+        new = [i for i in _bisect(work.reshape(claim_value.shape), directions, rng, tol, work.size,
+                                  claim_value.shape, limit) if i not in found]
+        if new:
+            E = np.zeros((len(new), work.size))
+            E[np.arange(len(new)), new] = 1.0
+            work[new] = directions(E.reshape((len(new),) + claim_value.shape)).reshape(len(new))
+            found += new
+        if len(found) >= limit:
+            break
+        if float(np.max(np.abs(_project(work, V.reshape(V.shape[0], -1)) - truth))) <= tol:
+            break
+    return found[:limit]
+
+
+def _probe(claim_value: np.ndarray, f: Callable, x0: np.ndarray, rng, k: int, complex_ok: bool | None,
+           transform: Callable, info: dict | None = None) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """k Rademacher probes: (claimed projections, true directional derivatives, localised entries).
+
+    All k directions are one batched evaluation (forward-mode tangents, see :class:`_Directions`).
+    A failing probe is localised first by the binary-digit scheme of :func:`_single_wrong_entry`
+    (``ceil(log2 n) + 1`` directions), then, if more than one entry is wrong, by bisection.
+    """
+    directions = _Directions(f, x0, complex_ok)
+    V = _rademacher(rng, (k,) + x0.shape)
+    claimed_a = _project(claim_value, V)
+    truth_a = np.array([float(transform(t)) for t in directions(V).reshape(k)])
     tol = 1e-6 * max(float(np.max(np.abs(truth_a))), 1e-300)
-    if np.max(np.abs(claimed_a - truth_a)) <= tol:
-        return claimed_a, truth_a, ()
-    # bisection over blocks of entries: a block is wrong if its restricted probe disagrees
-    wrong, blocks = [], [np.arange(x0.size)]
-    while blocks and len(wrong) < 64:
-        block = blocks.pop()
-        v = np.zeros(x0.size)
-        v[block] = rng.choice([-1.0, 1.0], size=block.size)
-        v = v.reshape(x0.shape)
-        gap = abs(float(np.sum(claim_value * v)) - float(transform(_directional(f, x0, v, scale, complex_ok))))
-        if gap <= tol:
-            continue
-        if block.size == 1:
-            wrong.append(int(block[0]))
-        else:
-            blocks += [block[block.size // 2:], block[: block.size // 2]]
+    wrong: list[int] = []
+    if np.max(np.abs(claimed_a - truth_a)) > tol:
+        i = _single_wrong_entry(claim_value, directions, V, claimed_a - truth_a, tol)
+        wrong = [i] if i is not None else _localise(claim_value, directions, rng, tol, V, truth_a)
+    if info is not None:
+        info.update(label=directions.label(), evaluations=directions.evaluations)
     return claimed_a, truth_a, tuple(sorted(wrong))
 
 
@@ -270,20 +448,15 @@ def finite_difference(model: Model, claim: Claim, points: list[Point], uses: Map
         use_probes = (x0.size > max_full and claim.kind in ("gradient", "recursion", "update")
                       and claimed.shape == x0.shape)
         if use_probes:
-            complex_ok = True
-            try:
-                d = _directional(f, x0, rng.choice([-1.0, 1.0], size=x0.shape), 1.0, True)
-                complex_ok = bool(np.isfinite(d))
-            except (TypeError, ValueError):
-                complex_ok = False
             if claim.kind == "update":
                 transform = lambda g, v=None: g  # noqa: E731 - compared below on the gradient part
                 claimed_grad = (x0 - claimed) / lr
             else:
                 transform = lambda g: g  # noqa: E731
                 claimed_grad = claimed
-            c, t, wrong = _probe(claimed_grad, f, x0, rng, n_probes, complex_ok, transform)
-            methods.add(f"{n_probes} random-direction probes ({'complex step' if complex_ok else 'central'})")
+            info: dict = {}
+            c, t, wrong = _probe(claimed_grad, f, x0, rng, n_probes, None, transform, info)
+            methods.add(f"{n_probes} random-direction probes ({info['label']})")
             results.append(PointMeasurement(c, t, truth_error=4 * EPS * max(1.0, float(np.max(np.abs(t)))),
                                             localised=wrong, miss_probability=2.0 ** -n_probes))
             continue

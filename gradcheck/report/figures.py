@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -111,7 +111,3 @@ def write_figures(doc_results: Sequence[tuple[Any, Sequence[Any]]], figdir: str 
         for t in tasks:
             draw_task(t)
     return {key: Path(os.path.relpath(path, base)).as_posix() for key, path, *_ in tasks}
-
-
-def existing(figures: Mapping[tuple[str, str], str]) -> list[str]:
-    return sorted(figures.values())

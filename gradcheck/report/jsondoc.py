@@ -23,7 +23,8 @@ SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://github.com/gradcheck/gradcheck/report.schema.json",
     "title": "gradcheck report",
-    "description": "Verdicts of hand-derived derivative formulas (claims) checked by finite differences, SymPy and JAX.",
+    "description": "Verdicts of hand-derived derivative formulas (claims) checked by finite differences, "
+                   "SymPy and JAX.",
     "type": "object",
     "required": ["gradcheck_version", "oracles", "seed", "n_points", "documents"],
     "additionalProperties": False,
@@ -39,7 +40,8 @@ SCHEMA: dict[str, Any] = {
         "summary": {
             "type": "object",
             "description": "Counts per verdict; convention_only: correct only under the document's sign convention "
-                           "(maximised objective with a named convention); as_expected / with_expectation: claims whose "
+                           "(maximised objective with a named convention); as_expected / with_expectation: claims "
+                           "whose "
                            "verdict (and diagnosis) match the recorded expectation / claims with an expectation.",
             "required": ["claims", "correct", "incorrect", "shape_error", "not_evaluable", "oracles_disagree",
                          "convention_only", "with_expectation", "as_expected", "unexpected"],
@@ -158,7 +160,8 @@ def claim_json(s: ClaimSummary, figure: str | None = None) -> dict[str, Any]:
         "formula": s.formula_source, "of": s.of, "wrt": s.wrt, "kind": s.kind, "layout": s.layout,
         "convention": s.convention, "sense": s.sense, "expected": s.expect, "expected_diagnosis": s.expect_diagnosis,
         "expected_ok": s.expected_ok, "verdict": s.verdict, "message": s.message,
-        "diagnosis": None if d is None else {"kind": d.kind, "text": d.text, "factor": jfloat(getattr(d, "factor", None))},
+        "diagnosis": None if d is None else {"kind": d.kind, "text": d.text,
+                                             "factor": jfloat(getattr(d, "factor", None))},
         "fix": getattr(d, "fix", None) if d is not None else None,
         "repair": None if s.repair is None else {"formula": s.repair.formula, "edits": list(s.repair.edits),
                                                  "confirmed_by": list(s.repair.confirmed_by), "text": s.repair.text},

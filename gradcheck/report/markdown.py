@@ -327,7 +327,8 @@ def method_section(oracles: Sequence[str]) -> str:
                "away from its kink. Quantities named in a claim's `uses` are replaced by their true values, so each "
                "equation is judged on its own and errors are charged to the equation that makes them.")
     out += ["", "An oracle passes a claim at a point when "
-            f"$\\max\\vert c - t\\vert \\le \\mathrm{{rtol}} \\cdot \\max\\vert t\\vert + {SAFETY:g}\\,\\varepsilon_t$, "
+            "$\\max\\vert c - t\\vert \\le \\mathrm{rtol} \\cdot \\max\\vert t\\vert + "
+            f"{SAFETY:g}\\,\\varepsilon_t$, "
             "where $c$ is the claimed value, $t$ the oracle's true value and $\\varepsilon_t$ the oracle's own "
             "estimate of its error in $t$. The verdict is *correct* when every deciding oracle passes at every point, "
             "*incorrect* when every one fails; any split is reported as *oracles disagree*, never averaged away.", ""]
@@ -341,7 +342,8 @@ def method_section(oracles: Sequence[str]) -> str:
                 fd.COMPLEX_STEP, fd.COMPLEX_VALIDATION_RTOL, fd.CENTRAL_STEP, fd.NONSMOOTH_RTOL, fd.N_PROBES,
                 fd.MAX_FULL)]
     out += ["", f"SymPy: exact differentiation of the model; claim minus truth is simplified (proved) or evaluated "
-            f"to {sy.DIGITS} digits at the seeded points (zero when below {sy.ZERO_TOL:g}); large models are checked at "
+            f"to {sy.DIGITS} digits at the seeded points (zero when below {sy.ZERO_TOL:g}); large models are checked "
+            "at "
             f"reduced dims (listed per document), at most {sy.MAX_SYMBOLS} symbols, {sy.BUDGET_SECONDS:g} s budget "
             "per claim.", "",
             "JAX: reverse-mode autodiff of the same model in float64 (`jax_enable_x64`).", "",
