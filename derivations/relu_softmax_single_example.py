@@ -20,7 +20,7 @@ Notation (as in the document; our names in the second column)
 | Z(3) = W~(2) A~(2)  | ``Z3``     | (C,)           | output pre-activation                                         |
 | A(3) = id(Z(3))     | ``A3``     | (C,)           | output activation (phi(3) = identity)                         |
 | h_{W,b}(x)          | ``h``      | (C,)           | softmax(A(3)) = softmax(Z(3))                                 |
-| J(W, b)             | ``J``      | ()             | -sum_k y_k log h_k + lambda/2 (\|W(1)\|^2 + \|W(2)\|^2)       |
+| J(W, b)             | ``J``      | ()             | -sum_k y_k log h_k + lambda/2 (\\|W(1)\\|^2 + \\|W(2)\\|^2)       |
 | (data term of J)    | ``ce``     | ()             | -sum_k y_k log h_k (what the chain rule of the document uses) |
 | Delta(l)_j          | --         | like Z(l)      | error signal, dJ/dZ(l)_j                                      |
 | eta, lambda         | ``eta``, ``lam`` | ()       | learning rate, weight decay                                   |

@@ -3,33 +3,22 @@
 Most confirmations use the finite-difference oracle only (fast); one test confirms with all oracles.
 """
 
-import numpy as np
 import pytest
 
-from gradcheck import Claim, Data, Model
+from gradcheck import Claim
 from gradcheck.check import check_claim
 from gradcheck.expr import parse
-from gradcheck.ops import log, relu, sigmoid, softmax, stack, sum, tanh
+from gradcheck.ops import relu, sigmoid, stack, tanh
 from gradcheck.repair import DIAGNOSIS_KIND, find_repair, formula_text
 from gradcheck.repair.source import NotSearchable, formula_expression
+from tests import conftest
 
 FD = ("finite_difference",)
 U = {"dZ2": ("loss", "Z2")}
 
 
 def mlp(m=3, d=2, h=4, c=3, activation=tanh, mean=False):
-    return Model(
-        "mlp", {"m": m, "d": d, "h": h, "c": c},
-        data={"X": Data(("m", "d")), "Y": Data(("m", "c"), kind="one_hot")},
-        params={"W1": ("d", "h"), "b1": ("h",), "W2": ("h", "c"), "b2": ("c",)},
-        steps=[
-            ("Z1", lambda X, W1, b1: X @ W1 + b1),
-            ("A1", lambda Z1: activation(Z1)),
-            ("Z2", lambda A1, W2, b2: A1 @ W2 + b2),
-            ("P", lambda Z2: softmax(Z2, axis=1)),
-            ("loss", (lambda Y, P, m: -sum(Y * log(P)) / m) if mean else (lambda Y, P: -sum(Y * log(P)))),
-        ],
-    )
+    return conftest.mlp(m=m, d=d, h=h, c=c, activation=activation, mean=mean)
 
 
 RECT = mlp()  # W2 is 4 x 3

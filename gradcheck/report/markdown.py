@@ -341,11 +341,12 @@ def method_section(oracles: Sequence[str]) -> str:
             "probes ({} Rademacher directions) above {} entries.".format(
                 fd.COMPLEX_STEP, fd.COMPLEX_VALIDATION_RTOL, fd.CENTRAL_STEP, fd.NONSMOOTH_RTOL, fd.N_PROBES,
                 fd.MAX_FULL)]
-    out += ["", f"SymPy: exact differentiation of the model; claim minus truth is simplified (proved) or evaluated "
-            f"to {sy.DIGITS} digits at the seeded points (zero when below {sy.ZERO_TOL:g}); large models are checked "
-            "at "
-            f"reduced dims (listed per document), at most {sy.MAX_SYMBOLS} symbols, {sy.BUDGET_SECONDS:g} s budget "
-            "per claim.", "",
+    out += ["", f"SymPy: the differentiated quantity is a matrix of symbols, everything else exact rationals; "
+            f"claim minus truth is evaluated to {sy.DIGITS} digits (a gap above {sy.ZERO_TOL:g} disproves it), then "
+            f"simplified to 0 entry by entry for entries of at most {sy.PROOF_MAX_OPS} operations (*proved*), "
+            f"else evaluated at 3 more random points to {sy.DIGITS} digits (*numeric*); models with a dim above "
+            f"{sy.AUTO_DIM_CAP} are checked at reduced dims (listed per document); at most {sy.MAX_SYMBOLS} symbols.",
+            "",
             "JAX: reverse-mode autodiff of the same model in float64 (`jax_enable_x64`).", "",
             f"Diagnosis: a relation (sign, transpose, scale factor, batch sum) is named when it reproduces the true "
             f"value to {MATCH_RTOL:g} relative.", ""]
