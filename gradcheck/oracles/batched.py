@@ -59,7 +59,25 @@ def _pad(arr: np.ndarray, ndim: int) -> np.ndarray:
     return arr if r == ndim else arr.reshape((arr.shape[0],) + (1,) * (ndim - r) + arr.shape[1:])
 
 
-class Batch(NDArrayOperatorsMixin):
+class _ManyValues(NDArrayOperatorsMixin):
+    """Many values behind one array interface: never silently collapsed to one plain array."""
+
+    def __len__(self):
+        if not self.shape:
+            raise TypeError("len() of unsized object")
+        return self.shape[0]
+
+    def __array__(self, *args, **kwargs):
+        raise TypeError("a batch of perturbed values cannot become one plain array")
+
+    def __bool__(self):
+        raise TypeError("the truth value of a batch is ambiguous")
+
+    def __float__(self):
+        raise TypeError("a batch of perturbed values is not one number")
+
+
+class Batch(_ManyValues):
     """B values of one core shape (see the module docstring)."""
 
     __array_priority__ = 1000
@@ -93,20 +111,6 @@ class Batch(NDArrayOperatorsMixin):
     @property
     def dtype(self):
         return self.vals.dtype if self.slab else self.data.dtype
-
-    def __len__(self):
-        if not self.shape:
-            raise TypeError("len() of unsized object")
-        return self.shape[0]
-
-    def __array__(self, *args, **kwargs):
-        raise TypeError("a batch of perturbed values cannot become one plain array")
-
-    def __bool__(self):
-        raise TypeError("the truth value of a batch is ambiguous")
-
-    def __float__(self):
-        raise TypeError("a batch of perturbed values is not one number")
 
     def __repr__(self):
         kind = f"slab axis {self.ax}" if self.slab else "dense"
@@ -570,7 +574,7 @@ def stacked(out, B: int) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- directional batches
-class Dual(NDArrayOperatorsMixin):
+class Dual(_ManyValues):
     """B complex-step perturbations ``re + i h t[b]`` of one real value, with ``h`` infinitesimal.
 
     This is what a dense complex :class:`Batch` of ``x0 + i h v_b`` computes, carried without the
@@ -600,20 +604,6 @@ class Dual(NDArrayOperatorsMixin):
     size = property(lambda self: int(np.prod(self.shape)))
     dtype = property(lambda self: np.dtype(complex))
     T = property(lambda self: self.transpose())
-
-    def __len__(self):
-        if not self.shape:
-            raise TypeError("len() of unsized object")
-        return self.shape[0]
-
-    def __array__(self, *args, **kwargs):
-        raise TypeError("a batch of perturbed values cannot become one plain array")
-
-    def __bool__(self):
-        raise TypeError("the truth value of a batch is ambiguous")
-
-    def __float__(self):
-        raise TypeError("a batch of perturbed values is not one number")
 
     def __repr__(self):
         return f"Dual(B={self.B}, shape={self.shape})"
