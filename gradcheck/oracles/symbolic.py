@@ -154,37 +154,45 @@ def _mp(value):
 
 
 def _compile(syms: np.ndarray, arrays: list[np.ndarray]):
-    """One mpmath function of the symbols returning every entry of ``arrays`` (fast 50-digit evaluation)."""
+    """One function of the symbols returning every entry of ``arrays`` as 50-digit mpmath numbers."""
+    import mpmath
     import sympy
 
     flat = [sympy.sympify(e) for a in arrays for e in a.reshape(-1)]
-    return sympy.lambdify(list(syms.reshape(-1)), flat, modules="mpmath", cse=True)
+    fn = sympy.lambdify(list(syms.reshape(-1)), flat, modules="mpmath", cse=True)
+
+    def at_50_digits(*values):
+        with mpmath.workdps(DIGITS):
+            return list(fn(*values))
+
+    return at_50_digits
 
 
-def _evaluate(fn, values: list, shapes: list[tuple]) -> list[np.ndarray]:
+def _floats(values: list, shape: tuple) -> np.ndarray:
+    import mpmath
+
+    return np.array([float(mpmath.re(v)) for v in values], dtype=float).reshape(shape)
+
+
+def _gap(a: list, b: list) -> float:
+    """max |a - b| over entries, computed at 50 digits before any rounding to float64."""
     import mpmath
 
     with mpmath.workdps(DIGITS):
-        flat = fn(*values)
-        out, at = [], 0
-        for shape in shapes:
-            n = int(np.prod(shape))
-            out.append(np.array([float(mpmath.re(v)) for v in flat[at:at + n]], dtype=float).reshape(shape))
-            at += n
-    return out
+        return float(max((abs(x - y) for x, y in zip(a, b)), default=mpmath.mpf(0)))
 
 
-def _gap(fn, values: list, shapes: list[tuple]) -> tuple[float, list[np.ndarray]]:
-    """Max |claimed - truth| computed at 50 digits (before rounding to float64)."""
-    import mpmath
+def _truth(model: Model, claim: Claim, seed: int):
+    """The true value in the claim's layout and its compiled 50-digit function (cached per derivative)."""
+    def build():
+        small, values, syms, subs, sym_values, of_value, jac = _setup(model, claim.wrt, claim.target(model), seed)
+        lr = values.get(claim.lr) if claim.lr else None
+        truth, _ = truth_from_jacobian(claim, jac, of_value.shape, syms.shape, syms, lr)
+        truth = _as_obj(truth)
+        return truth, _compile(syms, [truth])
 
-    with mpmath.workdps(DIGITS):
-        flat = fn(*values)
-        n = int(np.prod(shapes[0]))
-        gap = max((abs(flat[i] - flat[n + i]) for i in range(n)), default=mpmath.mpf(0))
-        floats = [np.array([float(mpmath.re(v)) for v in flat[:n]], dtype=float).reshape(shapes[0]),
-                  np.array([float(mpmath.re(v)) for v in flat[n:]], dtype=float).reshape(shapes[1])]
-    return float(gap), floats
+    key = ("truth", id(model), claim.wrt, claim.target(model), claim.kind, claim.layout, claim.lr, seed)
+    return _cached(key, model, build)
 
 
 PROOF_MAX_OPS = 150  # simplify is attempted on entries up to this size (keeps the report deterministic)
@@ -297,19 +305,15 @@ def symbolic(model: Model, claim: Claim, points, uses: Mapping[str, tuple[str, s
     with kinks.sympy_substitution(subs):
         derivs = {name: _use(model, claim.wrt, seed, o, w) for name, (o, w) in uses.items()}
         claimed = exact_floats(evaluate_formula(claim, small, sym_values, derivs))
-    lr = values.get(claim.lr) if claim.lr else None
-    truth, _ = truth_from_jacobian(claim, jac, of_value.shape, syms.shape, syms, lr)
-    truth = _as_obj(truth)
+    truth, truth_fn = _truth(model, claim, seed)
     values_at = [_mp(subs[x]) for x in syms.reshape(-1)]
-    if claimed.shape != truth.shape:
-        fn = _compile(syms, [claimed, truth])
-        claimed_f, truth_f = _evaluate(fn, values_at, [claimed.shape, truth.shape])
-        decided = ""
-    else:
-        fn = _compile(syms, [claimed, truth])
-        gap, (claimed_f, truth_f) = _gap(fn, values_at, [claimed.shape, truth.shape])
+    claimed_fn = _compile(syms, [claimed])
+    claimed_mp, truth_mp = claimed_fn(*values_at), truth_fn(*values_at)
+    claimed_f, truth_f = _floats(claimed_mp, claimed.shape), _floats(truth_mp, truth.shape)
+    decided = ""
+    if claimed.shape == truth.shape:
         scale = max(float(np.max(np.abs(truth_f))) if truth_f.size else 0.0, 1.0)
-        if gap > ZERO_TOL * scale:
+        if _gap(claimed_mp, truth_mp) > ZERO_TOL * scale:
             decided = "disproved"
         elif _prove_zero(_as_obj(claimed - truth), budget):
             decided = "proved"
@@ -318,12 +322,11 @@ def symbolic(model: Model, claim: Claim, points, uses: Mapping[str, tuple[str, s
             ok = True
             for _ in range(3):
                 alt = [_mp(sympy.Rational(int(rng.integers(-2000, 2000)), 1000)) for _ in values_at]
-                alt_gap, _ = _gap(fn, alt, [claimed.shape, truth.shape])
-                ok &= bool(alt_gap <= ZERO_TOL * scale)
+                ok &= bool(_gap(claimed_fn(*alt), truth_fn(*alt)) <= ZERO_TOL * scale)
             decided = "numeric (50 digits)" if ok else "disproved"
     off = 0.0
     if claim.kind == "elementwise" and truth.size > 1:
-        square = _evaluate(_compile(syms, [jac]), values_at, [jac.shape])[0].reshape(truth.size, truth.size)
+        square = _floats(_compile(syms, [jac])(*values_at), jac.shape).reshape(truth.size, truth.size)
         off = float(np.max(np.abs(square - np.diag(np.diag(square)))))
     truth_error = 0.0 if decided == "proved" else 10.0 ** (-DIGITS + 5)
     result = PointMeasurement(claimed_f, truth_f, truth_error, True, off, decided)
