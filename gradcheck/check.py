@@ -266,6 +266,7 @@ def format_failure(r: ClaimResult) -> str:
                      + (f"; fix: {r.diagnosis.fix}" if r.diagnosis.fix else ""))
     if r.repair is not None:
         lines.append(f"repair: {r.repair.text}")
+    lines += [n for n in r.notes if n.startswith("repair:")]  # why no repair was found
     if r.message:
         lines.append(r.message)
     for o, v in r.oracles.items():
@@ -281,7 +282,7 @@ def format_failure(r: ClaimResult) -> str:
 def assert_gradient(model: Model, *, wrt: str, formula: Callable | str, of: str | None = None, kind: str = "gradient",
                     uses: Mapping[str, tuple[str, str]] | None = None, name: str | None = None,
                     **kwargs) -> ClaimResult:
-    """Raise ``AssertionError`` (verdict, diagnosis, numbers) unless ``formula`` is d of / d wrt.
+    """Raise ``AssertionError`` (verdict, diagnosis, repair, numbers) unless ``formula`` is d of / d wrt.
 
     ``formula`` is a function whose parameter names are names of the model (see :class:`Claim`),
     or an expression string such as ``"X.T @ (P - Y) / m"`` (parsed by :mod:`gradcheck.expr`).
@@ -294,6 +295,7 @@ def assert_gradient(model: Model, *, wrt: str, formula: Callable | str, of: str 
         expr = parse(formula, where=f"claim {name!r}")
         formula, source = expr.as_function(expr.names), expr.source
     claim = Claim(name, wrt, formula, of=of, kind=kind, uses=uses or {}, source=source)
+    kwargs.setdefault("repair", True)  # the message then says which edit makes the formula right
     r = check_claim(model, claim, **kwargs)
     if r.verdict != "correct":
         raise AssertionError(format_failure(r))

@@ -89,8 +89,9 @@ def test_gradient_of_a_non_scalar_is_refused_clearly():
 
 def test_assert_gradient_passes_and_fails_with_a_diagnosis(tanh_mlp):
     assert_gradient(tanh_mlp, wrt="W2", formula=lambda A1, P, Y, m: A1.T @ (P - Y) / m)
-    with pytest.raises(AssertionError, match="sign flip"):
+    with pytest.raises(AssertionError, match="sign flip") as err:
         assert_gradient(tanh_mlp, wrt="W2", formula=lambda A1, P, Y, m: A1.T @ (Y - P) / m)
+    assert "repair: correct if you" in str(err.value) and "max rel err" in str(err.value)
 
 
 def test_relu_kink_is_never_sampled():
