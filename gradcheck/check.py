@@ -19,6 +19,8 @@ from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
+from dataclasses import replace as replace_claim
+
 from gradcheck.claim import Claim, Derivation
 from gradcheck.diagnose import Diagnosis, diagnose
 from gradcheck.model import Model, ModelError
@@ -45,6 +47,7 @@ class ClaimResult:
     notes: tuple[str, ...] = ()
     seconds: float = 0.0
     repair: Any = None
+    convention_only: bool = False  # correct for the document's maximised objective, wrong for its negation
 
     @property
     def expected_ok(self) -> bool | None:
@@ -140,6 +143,10 @@ def check_claim(source: Derivation | Model, claim: Claim, *, oracles: Iterable[s
     claim or shape error also gets the smallest verified edit that makes it correct, if one exists.
     """
     r = _check_claim(source, claim, oracles=tuple(oracles), n_points=n_points, seed=seed, options=options)
+    if r.verdict == "correct" and r.model.sense == "maximise":
+        from dataclasses import replace
+
+        r = replace(r, convention_only=holds_only_under_sign_convention(source, claim, seed=seed))
     if repair and r.verdict in ("incorrect", "shape error"):
         from dataclasses import replace
 
@@ -215,6 +222,54 @@ def _check_claim(source: Derivation | Model, claim: Claim, *, oracles: Iterable[
         return result("incorrect", diagnosis=diag, **common)
     split = ", ".join(f"{o} {s}" for o, s in decisive.items())
     return result("oracles disagree", message=f"the oracles do not agree on this claim: {split}", **common)
+
+
+def _with_negations(model: Model, names: Iterable[str]) -> tuple[Model, dict[str, str]]:
+    """The model with one more step per name: its negation (the loss of a maximised log-likelihood)."""
+    import inspect
+
+    steps, renamed = list(model.steps), {}
+    for name in names:
+        def negate(value):
+            return -value
+
+        negate.__signature__ = inspect.Signature([inspect.Parameter(name, inspect.Parameter.POSITIONAL_ONLY)])
+        renamed[name] = f"negated_{name}"
+        steps.append((renamed[name], negate))
+    neg = Model(f"{model.name} (signs flipped)", model.dims, steps, model.data, model.params, model.constants,
+                renamed.get(model.objective, model.objective), "minimise", model.symbolic_dims, model.param_scale)
+    return neg, renamed
+
+
+def _objective_like(model: Model, name: str, point: Mapping[str, np.ndarray]) -> bool:
+    """The objective itself, or a quantity whose entries sum to it (the per-sample terms c of C = sum c)."""
+    if name == model.objective:
+        return True
+    with np.errstate(all="ignore"):
+        values = model.forward(point)
+    total, objective = float(np.sum(values[name])), float(values[model.objective])
+    return np.ndim(values[name]) > 0 and abs(total - objective) <= 1e-12 * max(abs(objective), 1.0)
+
+
+def holds_only_under_sign_convention(source: Derivation | Model, claim: Claim, *, seed: int = 0) -> bool:
+    """Is a claim that is correct for a maximised objective wrong once the objective is negated (a loss)?
+
+    The objective and the quantities it sums (the per-sample terms) are negated, and the claim is
+    re-checked with every derivative of them, its own and those it reads through ``uses``, taken of
+    the negations. A formula linear in the δ it reads stays right (both sides flip); one that writes
+    the sign out, such as ``y - h``, does not. Finite differences decide (a sign question).
+    """
+    model = source.model_of(claim) if isinstance(source, Derivation) else (claim.model or source)
+    uses = source.derivative_names(claim) if isinstance(source, Derivation) else dict(claim.uses)
+    if claim.kind == "update" or model.sense != "maximise":
+        return False
+    point = draw_points(model, 1, seed=seed)[0].values
+    targets = {claim.target(model)} | {o for o, _ in uses.values()}
+    flip = {model.objective} | {t for t in targets if _objective_like(model, t, point)}
+    neg, renamed = _with_negations(model, sorted(flip))
+    flipped = replace_claim(claim, of=renamed.get(claim.target(model), claim.target(model)), model=neg,
+                            uses={k: (renamed.get(o, o), w) for k, (o, w) in uses.items()})
+    return _check_claim(neg, flipped, oracles=("finite_difference",), seed=seed).verdict == "incorrect"
 
 
 def diagnose_points(reference: Measurement, model: Model) -> Diagnosis:

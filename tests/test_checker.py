@@ -120,3 +120,18 @@ def test_random_direction_probes_decide_and_localise(tanh_mlp):
     fd = r.oracles["finite_difference"]
     assert r.verdict == "incorrect" and "probes" in fd.method and "[7]" in fd.message
     assert "P(miss one wrong entry)" in fd.detail
+
+
+def test_sign_convention_of_a_maximised_log_likelihood():
+    """y - s is right for the log-likelihood only; W-gradients written with the true delta hold for both signs."""
+    from gradcheck.ops import log
+
+    model = Model("logistic, log-likelihood", {"m": 4, "d": 3}, data={"X": Data(("m", "d")),
+                  "y": Data(("m",), kind="binary")}, params={"w": ("d",)},
+                  steps=[("z", lambda X, w: X @ w), ("s", lambda z: sigmoid(z)),
+                         ("ll", lambda y, s: sum(y * log(s) + (1 - y) * log(1 - s)))],
+                  objective="ll", sense="maximise")
+    written_out = check_claim(model, Claim("dll_dz", "z", lambda y, s: y - s))
+    through_delta = check_claim(model, Claim("dll_dw", "w", lambda X, d: X.T @ d, uses={"d": ("ll", "z")}))
+    assert written_out.verdict == "correct" and written_out.convention_only
+    assert through_delta.verdict == "correct" and not through_delta.convention_only

@@ -40,7 +40,7 @@ SCHEMA: dict[str, Any] = {
         "summary": {
             "type": "object",
             "description": "Counts per verdict; convention_only: correct only under the document's sign convention "
-                           "(maximised objective with a named convention); as_expected / with_expectation: claims "
+                           "(correct for the maximised objective, wrong for its negation); as_expected / with_expectation: claims "
                            "whose "
                            "verdict (and diagnosis) match the recorded expectation / claims with an expectation.",
             "required": ["claims", "correct", "incorrect", "shape_error", "not_evaluable", "oracles_disagree",

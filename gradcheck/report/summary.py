@@ -66,6 +66,7 @@ class ClaimSummary:
     notes: tuple[str, ...] = ()
     repair: RepairInfo | None = None
     expected_ok: bool | None = None
+    sign_convention_only: bool = False
     seconds: float = 0.0  # never rendered (determinism); progress output only
 
     @property
@@ -74,8 +75,8 @@ class ClaimSummary:
 
     @property
     def convention_only(self) -> bool:
-        """Correct only under the document's sign convention (a maximised objective, a named convention)."""
-        return self.verdict == "correct" and self.sense == "maximise" and bool(self.convention)
+        """Correct for the document's maximised objective and wrong for its negation (a loss)."""
+        return self.sign_convention_only
 
 
 def doc_info(doc: Any) -> DocInfo:
@@ -124,7 +125,8 @@ def summarize(result: Any, index: int = 0, document: str | None = None) -> Claim
         claimed=result.claimed, truth=result.truth,
         point=dict(result.point) if result.point is not None else None, message=result.message,
         notes=tuple(result.notes), repair=_repair_info(getattr(result, "repair", None)),
-        expected_ok=result.expected_ok, seconds=result.seconds)
+        expected_ok=result.expected_ok, sign_convention_only=bool(getattr(result, "convention_only", False)),
+        seconds=result.seconds)
 
 
 def failed_summary(claim: Any, model: Any, document: str, index: int, message: str) -> ClaimSummary:
