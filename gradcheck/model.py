@@ -26,8 +26,6 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
-import numpy as np
-
 DATA_KINDS = ("real", "one_hot", "binary", "positive", "probability")
 
 
@@ -195,6 +193,3 @@ def _suggest(name: str, known) -> str:
     close = difflib.get_close_matches(name, sorted(known), n=3)
     return f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
 
-
-def as_float_array(x) -> np.ndarray:
-    return np.asarray(x, dtype=float)

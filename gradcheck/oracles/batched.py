@@ -665,7 +665,7 @@ class Dual(_ManyValues):
         if rule is not None and len(inputs) == 1:
             x = inputs[0]
             y = ufunc(x.re)
-            return Dual(y, _tpad(x.t, y.ndim) * rule(x.re, y))
+            return Dual(y, _pad(x.t, y.ndim) * rule(x.re, y))
         if ufunc in _DUAL_COMPARE:  # complex comparisons order by the real part first
             return ufunc(*(_parts(x)[0] for x in inputs))
         if ufunc in _DUAL_BINARY:
@@ -677,10 +677,6 @@ class Dual(_ManyValues):
         if handler is None:
             raise Unsupported(f"np.{func.__name__} on a complex-step batch")
         return handler(*args, **kwargs)
-
-
-def _tpad(t, ndim):
-    return _pad(t, ndim)
 
 
 def _parts(x):
@@ -708,10 +704,10 @@ def _dual_binary(value, da, db):
         t = 0
         if ta is not None:
             d = da(ra, rb, y)
-            t = _tpad(ta, R) * d if d is not None else _tpad(ta, R)
+            t = _pad(ta, R) * d if d is not None else _pad(ta, R)
         if tb is not None:
             d = db(ra, rb, y)
-            tt = _tpad(tb, R) * d if d is not None else _tpad(tb, R)
+            tt = _pad(tb, R) * d if d is not None else _pad(tb, R)
             t = tt if ta is None else t + tt
         return Dual(y, t)
 
@@ -736,7 +732,7 @@ def _power(a, b):
     if tb is not None:
         raise Unsupported("power with a batched exponent")
     y = np.power(ra, rb)
-    return Dual(y, _tpad(ta, np.ndim(y)) * (rb * np.power(ra, rb - 1)))
+    return Dual(y, _pad(ta, np.ndim(y)) * (rb * np.power(ra, rb - 1)))
 
 
 _DUAL_BINARY[np.power] = _power
@@ -803,8 +799,8 @@ def _dual_where(cond, a=None, b=None):
     y = np.where(cond, ra, rb)
     R = y.ndim
     B = (a if isinstance(a, Dual) else b).B
-    za = _tpad(ta, R) if ta is not None else np.zeros((1,) * (R + 1))
-    zb = _tpad(tb, R) if tb is not None else np.zeros((1,) * (R + 1))
+    za = _pad(ta, R) if ta is not None else np.zeros((1,) * (R + 1))
+    zb = _pad(tb, R) if tb is not None else np.zeros((1,) * (R + 1))
     return Dual(y, np.broadcast_to(np.where(np.asarray(cond)[None], za, zb), (B,) + y.shape))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
@@ -38,7 +38,6 @@ class Measurement:
     error: str | None = None  # the oracle could not run: why
     notes: tuple[str, ...] = ()
     seconds: float = 0.0
-    fields: Mapping[str, Any] = field(default_factory=dict)
 
 
 class ShapeClash(ModelError):
