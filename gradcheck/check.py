@@ -136,13 +136,20 @@ def _run(oracle: str, model: Model, claim: Claim, points: list[Point], uses, see
 
 def check_claim(source: Derivation | Model, claim: Claim, *, oracles: Iterable[str] = ORACLES,
                 n_points: int = N_POINTS, seed: int = 0, options: Mapping[str, dict] | None = None,
-                repair: bool | Mapping = False) -> ClaimResult:
+                repair: bool | Mapping = False, rtol: float | None = None, atol: float = 0.0) -> ClaimResult:
     """Judge one claim with the given oracles at ``n_points`` seeded points.
+
+    ``rtol``/``atol`` replace each oracle's default relative tolerance (see :mod:`gradcheck.verdict`)
+    and add an absolute one: an oracle passes when ``max|claim - truth| <= rtol * max|truth| + atol``
+    (plus its own error estimate). The defaults are right for float64 formulas; loosen them only for a
+    claim computed with less precision, and say why.
 
     With ``repair`` (True, or a dict of :func:`gradcheck.repair.find_repair` options), an incorrect
     claim or shape error also gets the smallest verified edit that makes it correct, if one exists.
     """
-    r = _check_claim(source, claim, oracles=tuple(oracles), n_points=n_points, seed=seed, options=options)
+    _validate_tolerances(rtol, atol)
+    r = _check_claim(source, claim, oracles=tuple(oracles), n_points=n_points, seed=seed, options=options,
+                     rtol=rtol, atol=atol)
     if r.verdict == "correct" and r.model.sense == "maximise":
         from dataclasses import replace
 
@@ -158,8 +165,16 @@ def check_claim(source: Derivation | Model, claim: Claim, *, oracles: Iterable[s
     return r
 
 
+def _validate_tolerances(rtol: float | None, atol: float) -> None:
+    if rtol is not None and not (isinstance(rtol, (int, float)) and 0 <= rtol < 1):
+        raise ValueError(f"rtol must be a number in [0, 1), got {rtol!r}")
+    if not (isinstance(atol, (int, float)) and atol >= 0 and np.isfinite(atol)):
+        raise ValueError(f"atol must be a finite number >= 0, got {atol!r}")
+
+
 def _check_claim(source: Derivation | Model, claim: Claim, *, oracles: Iterable[str] = ORACLES,
-                 n_points: int = N_POINTS, seed: int = 0, options: Mapping[str, dict] | None = None) -> ClaimResult:
+                 n_points: int = N_POINTS, seed: int = 0, options: Mapping[str, dict] | None = None,
+                 rtol: float | None = None, atol: float = 0.0) -> ClaimResult:
     t0 = time.perf_counter()
     options = dict(options or {})
     if isinstance(source, Derivation):
@@ -191,7 +206,7 @@ def _check_claim(source: Derivation | Model, claim: Claim, *, oracles: Iterable[
                       point=points[0].values, notes=notes)
 
     measured = {o: _run(o, model, claim, points, uses, seed, options) for o in oracles}
-    verdicts = {o: judge(m) for o, m in measured.items()}
+    verdicts = {o: judge(m, rtol, atol) for o, m in measured.items()}
     reference = _reference(measured)
     claimed = reference.points[0].claimed if reference else None
     truth = reference.points[0].truth if reference else None

@@ -27,6 +27,11 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     parser.add_argument("--points", type=int, default=None, help="points per claim (default: the engine's)")
     parser.add_argument("--oracles", default=None,
                         help="comma-separated subset of finite_difference,autodiff,symbolic (default: all)")
+    parser.add_argument("--rtol", type=float, default=None,
+                        help="relative tolerance for every oracle (default: each oracle's own, 1e-8 for complex "
+                        "step and JAX, 1e-6 for central differences; see docs/ways_in.md)")
+    parser.add_argument("--atol", type=float, default=0.0, help="absolute tolerance added to rtol * max|truth| "
+                        "(default 0: every derivative is compared relative to its own size)")
     parser.add_argument("--no-repair", action="store_true", help="do not search for a repair of wrong claims")
     parser.add_argument("--repair-budget", type=float, default=5.0, metavar="SECONDS",
                         help="time for the repair search per wrong claim (default 5)")
@@ -119,7 +124,11 @@ def run_check(args: argparse.Namespace) -> int:
     if unknown:
         print(f"error: unknown oracle(s) {', '.join(unknown)}; choose from {', '.join(ORACLES)}", file=err)
         return EXIT_BAD_INPUT
-    kwargs = {"oracles": oracles, "seed": getattr(args, "seed", 0)}
+    rtol, atol = getattr(args, "rtol", None), getattr(args, "atol", 0.0) or 0.0
+    if (rtol is not None and not 0 <= rtol < 1) or not (atol >= 0 and np.isfinite(atol)):
+        print(f"error: --rtol must be in [0, 1) and --atol a finite number >= 0, got {rtol} and {atol}", file=err)
+        return EXIT_BAD_INPUT
+    kwargs = {"oracles": oracles, "seed": getattr(args, "seed", 0), "rtol": rtol, "atol": atol}
     if getattr(args, "points", None):
         kwargs["n_points"] = args.points
     quiet, as_json = getattr(args, "quiet", False), getattr(args, "json", False)
