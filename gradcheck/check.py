@@ -329,24 +329,10 @@ def check_derivation(derivation: Derivation, *, progress: Callable[[ClaimResult]
 
 
 def format_failure(r: ClaimResult) -> str:
-    """An assertion message in the style of numpy.testing: verdict, diagnosis, numbers."""
-    lines = [f"claim {r.claim.name!r}: d {r.claim.target(r.model)} / d {r.claim.wrt} is {r.verdict.upper()}"]
-    if r.diagnosis:
-        lines.append(f"diagnosis: {r.diagnosis.kind}: {r.diagnosis.text}"
-                     + (f"; fix: {r.diagnosis.fix}" if r.diagnosis.fix else ""))
-    if r.repair is not None:
-        lines.append(f"repair: {r.repair.text}")
-    lines += [n for n in r.notes if n.startswith("repair:")]  # why no repair was found
-    if r.message:
-        lines.append(r.message)
-    for o, v in r.oracles.items():
-        nums = f"max abs err {v.max_abs_err:.3g}, max rel err {v.max_rel_err:.3g}, tol {v.tolerance:g}" \
-            if v.max_abs_err is not None else v.message
-        lines.append(f"  {o:<17} {v.status:<10} {v.method}: {nums}")
-    if r.claimed is not None and r.truth is not None and r.claimed.size <= 12 and r.truth.size <= 12:
-        lines.append(f"  claimed: {np.array2string(r.claimed, precision=6)}")
-        lines.append(f"  true:    {np.array2string(r.truth, precision=6)}")
-    return "\n".join(lines)
+    """The assertion message: verdict, reason, fix, repair, worst entries (see :mod:`gradcheck.failure`)."""
+    from gradcheck.failure import format_failure as readable
+
+    return readable(r)
 
 
 def assert_gradient(model: Model, *, wrt: str, formula: Callable | str, of: str | None = None, kind: str = "gradient",
@@ -357,6 +343,7 @@ def assert_gradient(model: Model, *, wrt: str, formula: Callable | str, of: str 
     ``formula`` is a function whose parameter names are names of the model (see :class:`Claim`),
     or an expression string such as ``"X.T @ (P - Y) / m"`` (parsed by :mod:`gradcheck.expr`).
     """
+    __tracebackhide__ = True  # pytest shows the caller's line, not gradcheck's source
     name = name or f"d{of or model.objective}_d{wrt}"
     source = None
     if isinstance(formula, str):
