@@ -125,7 +125,7 @@ def _values(r: Any) -> list[str]:
 def format_function_check(fc: Any) -> str:
     """All arguments of a :class:`gradcheck.function.FunctionCheck`, the wrong ones in full."""
     ran = ", ".join(fc.oracles_run) or "none"
-    lines = [f"{fc.function}: gradient {fc.verdict.upper()} (oracles run: {ran})"]
+    lines = [f"{fc.function}: {fc.kind} {fc.verdict.upper()} (oracles run: {ran})"]
     for o, why in fc.not_run.items():
         lines.append(f"  {o} could not run: {why}")
     for r in fc.results:

@@ -29,12 +29,15 @@ import numpy as np
 from gradcheck import trace
 from gradcheck.check import ClaimResult, check_claim
 from gradcheck.claim import Claim
+from gradcheck.diagnose import Diagnosis
+from gradcheck.failure import worst_entries
 from gradcheck.model import Data, Model
 from gradcheck.tolerances import FLOAT32_RTOL, ORACLE_NAMES
 
 KINDS = ("gradient", "jacobian", "vjp")
 NO_REPAIR = ("no repair searched: a repair edits a formula, and the gradient here is a Python function; "
              "write it as a formula (a homework file or check_claim) to get one")
+MAX_NAMED_ENTRIES = 3  # a diagnosis names the wrong entries when there are at most this many
 TRACE_RTOL = 1e-10  # the traced computation must reproduce f's own value (same operations: ~1e-16)
 
 
@@ -49,6 +52,7 @@ class FunctionCheck:
     notes: tuple[str, ...] = ()
     rtol: float | None = None
     atol: float = 0.0
+    kind: str = "gradient"
 
     @property
     def ok(self) -> bool:
@@ -187,7 +191,8 @@ def _pick(out: Any, position: int, count: int, grad_name: str) -> Any:
                              "return one gradient per checked argument, in the order of argnums")
         return out[position]
     if count != 1:
-        raise ValueError(f"{grad_name} returned one array for {count} arguments in argnums; return a tuple")
+        raise ValueError(f"{grad_name} returned one array for {count} arguments in argnums (default: every "
+                         "argument); pass argnums=0 to check the first argument only, or return a tuple")
     return out
 
 
@@ -277,11 +282,12 @@ def _check(f, grad, args, argnums, kind, rtol, atol, eps, dtype, seed, points, o
     for pos, i in enumerate(argnums):
         claim = Claim(f"d{fname}_d{names[i]}", names[i], _formula(grad, names, pos, len(argnums), kind, cot_name,
                                                                   dtype, g_native, gname),
-                      of=fname, kind="jacobian" if kind == "jacobian" else "gradient",
+                      of=model.objective, kind="jacobian" if kind == "jacobian" else "gradient",
                       source=f"{gname}(...)" + (f"[{pos}]" if len(argnums) > 1 else ""))
         options = {"finite_difference": {"method": "central", "step": eps}} if eps else None
         r = check_claim(model, claim, oracles=usable, n_points=(points or 3) if kind == "vjp" else 1, seed=seed,
                         rtol=rtol, atol=atol, options=options)
+        r = replace(r, diagnosis=_few_wrong_entries(r))
         notes = tuple(f"{o} could not run: {why}" for o, why in not_run.items())
         if r.verdict in ("incorrect", "shape error"):
             notes += (NO_REPAIR,)
@@ -290,7 +296,20 @@ def _check(f, grad, args, argnums, kind, rtol, atol, eps, dtype, seed, points, o
                       f"rtol {rtol:g} (float32 rounding, eps 1.2e-7, grows with the computation)",)
         results.append(replace(r, notes=r.notes + notes))
     return FunctionCheck(fname, tuple(results), usable, not_run,
-                         tuple(f"{o} could not run: {why}" for o, why in not_run.items()), rtol, atol)
+                         tuple(f"{o} could not run: {why}" for o, why in not_run.items()), rtol, atol, kind)
+
+
+def _few_wrong_entries(r: ClaimResult) -> Diagnosis | None:
+    """For a gradient with no simple relation to the truth: name the entries when only a few are wrong."""
+    d = r.diagnosis
+    if d is None or d.kind != "no simple relation" or r.claimed is None or r.truth is None:
+        return d
+    rows, n_diff, n = worst_entries(r.claimed, r.truth)
+    if not rows or n_diff > MAX_NAMED_ENTRIES or 2 * n_diff >= n:
+        return d
+    where = "; ".join(f"[{', '.join(map(str, ix))}] claimed {c:.6g}, true {t:.6g}" for ix, c, t in rows)
+    return Diagnosis("wrong entries", f"{n_diff} of {n} entries are wrong ({where}); the others match",
+                     "recompute those entries: look for an index or a special case only they use")
 
 
 def _unavailable(oracles, f_native: bool, f_error, g_native: bool, g_error) -> dict[str, str]:
