@@ -307,7 +307,7 @@ def _few_wrong_entries(r: ClaimResult) -> Diagnosis | None:
     rows, n_diff, n = worst_entries(r.claimed, r.truth)
     if not rows or n_diff > MAX_NAMED_ENTRIES or 2 * n_diff >= n:
         return d
-    where = "; ".join(f"[{', '.join(map(str, ix))}] claimed {c:.6g}, true {t:.6g}" for ix, c, t in rows)
+    where = "; ".join(f"[{', '.join(map(str, ix))}] claimed {c + 0.0:.6g}, true {t + 0.0:.6g}" for ix, c, t in rows)
     return Diagnosis("wrong entries", f"{n_diff} of {n} entries are wrong ({where}); the others match",
                      "recompute those entries: look for an index or a special case only they use")
 
