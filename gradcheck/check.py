@@ -49,6 +49,16 @@ class ClaimResult:
     repair: Any = None
     convention_only: bool = False  # correct for the document's maximised objective, wrong for its negation
 
+    def _repr_markdown_(self) -> str:  # Jupyter: verdict table, math, oracles (gradcheck.notebook)
+        from gradcheck.notebook import claim_markdown
+
+        return claim_markdown(self)
+
+    def _repr_html_(self) -> str:  # the same, with a heatmap of claimed - true for a wrong claim
+        from gradcheck.notebook import claim_html
+
+        return claim_html(self)
+
     @property
     def expected_ok(self) -> bool | None:
         """Does the verdict (and the diagnosis, where one is expected) match the claim's expectation?"""

@@ -90,6 +90,11 @@ class FunctionCheck:
 
         return function_markdown(self)
 
+    def _repr_html_(self) -> str:
+        from gradcheck.notebook import function_html
+
+        return function_html(self)
+
 
 def arg_names(f: Callable, n: int) -> tuple[str, ...]:
     """``f``'s positional parameter names when they name all ``n`` arguments, else ``x0, x1, ...``."""
