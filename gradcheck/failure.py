@@ -10,7 +10,7 @@
       claimed: [[...]]
       true:    [[...]]
       oracles:
-        finite_difference fail (complex step: max rel err 5, tol 1e-08)
+        finite_difference fail (complex step: max abs err 2.07, max rel err 5, tol 1e-08)
 
 Used by ``assert_gradient``, ``assert_function`` and the pytest plugin. No gradcheck source, no
 ``Model(...)`` repr: the verdict, the reason, then the fix and the repair, then the numbers.
@@ -61,7 +61,7 @@ def _index(ix: tuple[int, ...]) -> str:
 
 def _oracle_line(v) -> str:
     if v.max_abs_err is not None:
-        nums = f"{v.method}: max rel err {v.max_rel_err:.3g}, tol {v.tolerance:g}"
+        nums = f"{v.method}: max abs err {v.max_abs_err:.3g}, max rel err {v.max_rel_err:.3g}, tol {v.tolerance:g}"
         if v.detail:
             nums += f", {v.detail}"
     else:

@@ -111,10 +111,14 @@ def _compare(name: str) -> Callable:
         if bk == "sympy":
             a, b = np.broadcast_arrays(np.asarray(a, dtype=object), np.asarray(b, dtype=object))
             first, second = (a, b) if name.startswith("greater") else (b, a)
-            out = np.empty(a.shape, dtype=bool)
+            import sympy
+
+            out = np.empty(a.shape, dtype=object)  # exact 0/1, so `(a > 0) * g` stays a SymPy product
             for idx in np.ndindex(a.shape):
-                out[idx] = ops._sympy_positive(first[idx] - second[idx])  # noqa: SLF001
-            return out if out.ndim else bool(out[()])
+                positive = ops._sympy_positive(first[idx] - second[idx])  # noqa: SLF001
+                out[idx] = sympy.Integer(int(positive if not name.endswith("equal") else
+                                             not ops._sympy_positive(second[idx] - first[idx])))  # noqa: SLF001
+            return out if out.ndim else out[()]
         return op(np.real(a), np.real(b))
 
     return apply
