@@ -119,12 +119,18 @@ def _as_input(x: Any, name: str) -> np.ndarray:
     return a.astype(np.float64)
 
 
-def _dims(inputs: Mapping[str, np.ndarray]) -> tuple[dict[str, int], dict[str, tuple]]:
-    """A name per distinct axis length above 2 (``X.shape[0]``), so diagnoses can say "1/X.shape[0]"."""
+def _dims(inputs: Mapping[str, np.ndarray], data_first: Sequence[str] = ()) -> tuple[dict[str, int], dict[str, tuple]]:
+    """A name per distinct axis length above 2 (``X.shape[0]``), so diagnoses can say "1/X.shape[0]".
+
+    The arguments in ``data_first`` (those not differentiated: the data) name their axes first, so a
+    batch size is called ``X.shape[0]`` rather than ``2 * W.shape[0]``.
+    """
     dims: dict[str, int] = {}
     by_size: dict[int, str] = {}
     shapes = {}
-    for name, a in inputs.items():
+    order = [n for n in data_first if n in inputs] + [n for n in inputs if n not in data_first]
+    for name in order:
+        a = inputs[name]
         shape = []
         for axis, size in enumerate(a.shape):
             if size > 2:
@@ -282,7 +288,8 @@ def _check(f, grad, args, argnums, kind, rtol, atol, eps, dtype, seed, points, o
 
     not_run = _unavailable(oracles, f_native, f_error, g_native, g_error)
     usable = tuple(o for o in oracles if o not in not_run)
-    model = _model(f, fname, inputs, kind, np.shape(direct), cot_name, f_native)
+    model = _model(f, fname, inputs, kind, np.shape(direct), cot_name, f_native,
+                   [n for i, n in enumerate(names) if i not in argnums])
     results = []
     for pos, i in enumerate(argnums):
         claim = Claim(f"d{fname}_d{names[i]}", names[i], _formula(grad, names, pos, len(argnums), kind, cot_name,
@@ -333,8 +340,8 @@ def _unavailable(oracles, f_native: bool, f_error, g_native: bool, g_error) -> d
     return out
 
 
-def _model(f, fname, inputs, kind, out_shape, cot_name, native) -> Model:
-    dims, shapes = _dims(inputs)
+def _model(f, fname, inputs, kind, out_shape, cot_name, native, data: Sequence[str] = ()) -> Model:
+    dims, shapes = _dims(inputs, data)
     names = tuple(inputs)
 
     def run(*vals):
@@ -342,7 +349,7 @@ def _model(f, fname, inputs, kind, out_shape, cot_name, native) -> Model:
         return _numpy_out(out) if trace.backend(*vals) == "numpy" else out
 
     steps = [(fname, _signature(run, names))]
-    data = {n: Data(shapes[n], value=inputs[n]) for n in names}
+    data = {n: Data(shapes[n], value=inputs[n]) for n in names}  # in the function's order
     objective = fname
     if kind == "vjp":
         from gradcheck import ops

@@ -164,7 +164,7 @@ def check_hessian(f: Callable, hess: Callable, *args: Any, argnum: int = 0, kind
                                else f_error or ("the Hessian is written with jax.numpy" if h_native else h_error))
     usable = tuple(o for o in oracles if o not in not_run)
 
-    dims, shapes = _dims(inputs)
+    dims, shapes = _dims(inputs, [n for i, n in enumerate(names) if i != argnum])
     x = names[argnum]
 
     def run(*vals):
