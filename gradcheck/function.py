@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import inspect
 import keyword
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -265,6 +266,7 @@ def _check(f, grad, args, argnums, kind, rtol, atol, eps, dtype, seed, points, o
     values = list(inputs.values())
     try:
         import jax  # noqa: F401 - a jax.numpy function needs x64 before it sees float64 input
+
         from gradcheck.oracles.autodiff import _jax
 
         _jax()
@@ -304,8 +306,8 @@ def _check(f, grad, args, argnums, kind, rtol, atol, eps, dtype, seed, points, o
         if r.verdict in ("incorrect", "shape error"):
             notes += (NO_REPAIR,)
         if dtype == "float32":
-            notes += (f"float32 mode: {gname} ran on float32 copies of the arguments; the truth is float64; "
-                      f"rtol {rtol:g} (float32 rounding, eps 1.2e-7, grows with the computation)",)
+            notes += ((f"float32 mode: {gname} ran on float32 copies of the arguments; the truth is float64; "
+                       f"rtol {rtol:g} (float32 rounding, eps 1.2e-7, grows with the computation)"),)
         results.append(replace(r, notes=r.notes + notes))
     return FunctionCheck(fname, tuple(results), usable, not_run,
                          tuple(f"{o} could not run: {why}" for o, why in not_run.items()), rtol, atol, kind)

@@ -10,7 +10,8 @@ scale: red where the claim is too large, blue where it is too small, white where
 from __future__ import annotations
 
 import html
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -89,7 +90,7 @@ def _html_table(head: list[str], rows: Iterable[list[str]]) -> str:
 def _colour(x: float, scale: float) -> str:
     """White at 0, red for positive, blue for negative, saturating at ``scale``."""
     a = 0.0 if scale <= 0 or not np.isfinite(x) else min(abs(x) / scale, 1.0)
-    fade = int(round(255 * (1 - a)))
+    fade = round(255 * (1 - a))
     return f"rgb(255,{fade},{fade})" if x > 0 else f"rgb({fade},{fade},255)"
 
 

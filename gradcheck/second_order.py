@@ -17,16 +17,26 @@ oracle can trust:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from gradcheck import kinks, ops, trace
 from gradcheck.check import check_claim
 from gradcheck.claim import Claim
-from gradcheck.function import (NO_REPAIR, FunctionCheck, _as_input, _dims, _few_wrong_entries, _numpy_out,
-                                _signature, _trace_error, arg_names)
+from gradcheck.function import (
+    NO_REPAIR,
+    FunctionCheck,
+    _as_input,
+    _dims,
+    _few_wrong_entries,
+    _numpy_out,
+    _signature,
+    _trace_error,
+    arg_names,
+)
 from gradcheck.model import Data, Model
 from gradcheck.tolerances import ORACLE_NAMES
 

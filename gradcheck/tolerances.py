@@ -22,8 +22,9 @@ options); ``gradcheck check`` takes them as flags (``--rtol``, ``--atol``, ``--p
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any, Mapping
+from typing import Any
 
 ORACLE_NAMES = ("finite_difference", "autodiff", "symbolic")
 FLOAT32_RTOL = 1e-4
@@ -53,7 +54,7 @@ class CheckSettings:
             out["n_points"] = self.points
         return out
 
-    def merged(self, overrides: Mapping[str, Any]) -> "CheckSettings":
+    def merged(self, overrides: Mapping[str, Any]) -> CheckSettings:
         """These settings with the given (already validated) values replacing them."""
         known = {f.name for f in fields(self)}
         return CheckSettings(**{**{k: getattr(self, k) for k in known},

@@ -18,7 +18,8 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
@@ -52,7 +53,7 @@ def fail(what: str) -> TraceError:
 # --------------------------------------------------------------------------- backends
 def backend(*xs) -> str:
     """'jax', 'sympy' or 'numpy': the kind of the values (as :mod:`gradcheck.ops` sees them)."""
-    return ops._backend(*xs)  # noqa: SLF001 - one definition of the backends
+    return ops._backend(*xs)
 
 
 def _jnp():
@@ -69,7 +70,7 @@ def _sympy_elementwise(name: str) -> Callable:
               "arctan": sympy.atan, "log1p": lambda v: sympy.log(1 + v), "expm1": lambda v: sympy.exp(v) - 1,
               "log2": lambda v: sympy.log(v, 2), "log10": lambda v: sympy.log(v, 10),
               "exp2": lambda v: 2 ** v}[name]
-        return ops._sympy_map(fn, x)  # noqa: SLF001
+        return ops._sympy_map(fn, x)
 
     return apply
 
@@ -115,9 +116,9 @@ def _compare(name: str) -> Callable:
 
             out = np.empty(a.shape, dtype=object)  # exact 0/1, so `(a > 0) * g` stays a SymPy product
             for idx in np.ndindex(a.shape):
-                positive = ops._sympy_positive(first[idx] - second[idx])  # noqa: SLF001
+                positive = ops._sympy_positive(first[idx] - second[idx])
                 out[idx] = sympy.Integer(int(positive if not name.endswith("equal") else
-                                             not ops._sympy_positive(second[idx] - first[idx])))  # noqa: SLF001
+                                             not ops._sympy_positive(second[idx] - first[idx])))
             return out if out.ndim else out[()]
         return op(np.real(a), np.real(b))
 
@@ -160,7 +161,7 @@ def _min(x, axis=None, keepdims=False, **kw):
     return -ops.max(-x, axis=axis, keepdims=keepdims)
 
 
-def _norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - numpy's name
+def _norm(x, ord=None, axis=None, keepdims=False):
     if ord not in (None, "fro", 2) or (ord == 2 and np.ndim(x) != 1):
         raise fail(f"np.linalg.norm with ord={ord!r} cannot be traced (only the 2-norm / Frobenius norm)")
     return ops.sqrt(ops.sum(x * x, axis=axis, keepdims=keepdims))
@@ -329,7 +330,7 @@ class Traced(NDArrayOperatorsMixin):
         return np.dtype(float)
 
     @property
-    def T(self):  # noqa: N802 - numpy's name
+    def T(self):
         return _call(ops.transpose, "x.T", (self,), {})
 
     def __getitem__(self, index):

@@ -81,7 +81,7 @@ def test_correct_gradients_are_correct_for_every_oracle(f, grad, args):
 
 
 def test_every_argument_is_checked_by_default_in_argnums_order():
-    both = lambda W, X: (dloss(W, X), (2 * np.tanh(X @ W) * (1 - np.tanh(X @ W) ** 2) @ W.T) / X.shape[0])  # noqa: E731
+    both = lambda W, X: (dloss(W, X), (2 * np.tanh(X @ W) * (1 - np.tanh(X @ W) ** 2) @ W.T) / X.shape[0])
     r = check_function(loss, both, W, X)
     assert [res.claim.wrt for res in r] == ["W", "X"] and r.ok
     swapped = check_function(loss, lambda W, X: both(W, X)[::-1], W, X, argnums=(1, 0))
@@ -102,8 +102,8 @@ def test_data_dependent_control_flow_says_which_oracles_ran_and_why_the_others_c
 
 
 def test_an_untraceable_call_is_named_and_the_verdict_rests_on_the_oracles_that_ran():
-    f = lambda A: np.linalg.det(A)  # noqa: E731
-    wrong = lambda A: np.linalg.det(A) * np.linalg.inv(A)  # missing transpose: d det / dA = det A^-T  # noqa: E731
+    f = lambda A: np.linalg.det(A)
+    wrong = lambda A: np.linalg.det(A) * np.linalg.inv(A)  # missing transpose: d det / dA = det A^-T
     r = check_function(f, wrong, S)
     assert r.oracles_run == ("finite_difference",)
     assert "np.linalg.det cannot be traced" in r.not_run["autodiff"]
@@ -123,7 +123,7 @@ def test_an_untraceable_gradient_only_stops_sympy():
 
 def test_jax_numpy_functions_are_checked_by_jax_directly():
     jnp = pytest.importorskip("jax.numpy")
-    f = lambda w, X: jnp.sum(jnp.tanh(X @ w) ** 2) / X.shape[0]  # noqa: E731
+    f = lambda w, X: jnp.sum(jnp.tanh(X @ w) ** 2) / X.shape[0]
     r = check_function(f, lambda w, X: -dloss(w, X), W, X, argnums=0)
     assert r.oracles_run == ("finite_difference", "autodiff")
     assert "jax.numpy" in r.not_run["symbolic"]
@@ -131,20 +131,20 @@ def test_jax_numpy_functions_are_checked_by_jax_directly():
 
 
 def test_jacobian_and_vjp_claims():
-    f = lambda x: np.tanh(x) * x.sum()  # noqa: E731
-    jac = lambda x: np.diag(1 - np.tanh(x) ** 2) * x.sum() + np.tanh(x)[:, None]  # noqa: E731
+    f = lambda x: np.tanh(x) * x.sum()
+    jac = lambda x: np.diag(1 - np.tanh(x) ** 2) * x.sum() + np.tanh(x)[:, None]
     x = RNG.standard_normal(4)
     assert check_function(f, jac, x, kind="jacobian").ok
     wrong = check_function(f, lambda x: jac(x).T, x, kind="jacobian")
     assert wrong.verdict == "incorrect" and wrong[0].diagnosis.kind == "transpose"
-    vjp = lambda g, x: (1 - np.tanh(x) ** 2) * x.sum() * g + np.sum(g * np.tanh(x))  # noqa: E731
+    vjp = lambda g, x: (1 - np.tanh(x) ** 2) * x.sum() * g + np.sum(g * np.tanh(x))
     good = check_function(f, vjp, x, kind="vjp")
     assert good.ok and good.oracles_run == ALL
     assert check_function(f, lambda g, x: vjp(g, x) * 2, x, kind="vjp")[0].diagnosis.kind == "scale factor"
 
 
 def test_float32_mode_scales_the_tolerance_and_says_so():
-    f32 = lambda W, X: dloss(W.astype(np.float32), X.astype(np.float32))  # noqa: E731
+    f32 = lambda W, X: dloss(W.astype(np.float32), X.astype(np.float32))
     strict = check_function(loss, f32, W, X, argnums=0, oracles=("finite_difference",))
     assert strict.verdict == "incorrect"  # float32 rounding fails the float64 tolerance
     relaxed = check_function(loss, dloss, W, X, argnums=0, dtype="float32", oracles=("finite_difference",))
@@ -156,7 +156,7 @@ def test_float32_mode_scales_the_tolerance_and_says_so():
 
 
 def test_rtol_atol_and_eps_are_the_users():
-    nearly = lambda W, X: dloss(W, X) * (1 + 1e-5)  # noqa: E731
+    nearly = lambda W, X: dloss(W, X) * (1 + 1e-5)
     assert not check_function(loss, nearly, W, X, argnums=0, oracles=("finite_difference",)).ok
     r = check_function(loss, nearly, W, X, argnums=0, rtol=1e-3, oracles=("finite_difference",))
     assert r.ok and r[0].oracles["finite_difference"].tolerance == 1e-3

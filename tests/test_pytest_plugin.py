@@ -112,8 +112,8 @@ def test_the_repair_follows_the_reason(project):
     project.makefile(".ini", pytest=INI.replace("gradcheck_repair = false", "gradcheck_repair = true"))
     result = project.runpytest(*PLUGIN, "-k", "dw_sum")
     result.assert_outcomes(failed=1, deselected=2)
-    result.stdout.fnmatch_lines(["  why:     mean vs sum*", "  fix:     *", "  repair:  correct if you divide the "
-                                 "whole formula by `m`: `X.T @ r / m`"])
+    result.stdout.fnmatch_lines(["  why:     mean vs sum*", "  fix:     *", ("  repair:  correct if you divide the "
+                                                                           "whole formula by `m`: `X.T @ r / m`")])
 
 
 def test_expected_verdict_that_does_not_happen_fails_with_the_expectation(project):
@@ -179,8 +179,8 @@ def test_assert_gradient_fails_in_the_same_format_without_gradcheck_internals(pr
     ''')
     result = project.runpytest(*PLUGIN, "test_user.py")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*assert_gradient(model, wrt=*", "E * AssertionError: dloss_dw: d loss / d w is "
-                                 "INCORRECT", "E * why:     mean vs sum*", "E * fix:     *",
+    result.stdout.fnmatch_lines(["*assert_gradient(model, wrt=*", ("E * AssertionError: dloss_dw: d loss / d w is "
+                                                                   "INCORRECT"), "E * why:     mean vs sum*", "E * fix:     *",
                                  "E * repair:  correct if you divide*", "E * worst entries*"])
     out = result.stdout.str()
     assert "def assert_gradient" not in out and "Model(" not in out and "gradcheck/check.py" not in out

@@ -40,19 +40,19 @@ def test_planted_errors_in_a_hessian(wrong, kind):
 
 
 def test_a_hessian_missing_one_mixed_partial_names_that_entry():
-    g = lambda x: x[0] * x[1] ** 2 + np.sum(x ** 3)  # noqa: E731
-    H = lambda x: np.array([[6 * x[0], 2 * x[1], 0], [2 * x[1], 2 * x[0] + 6 * x[1], 0], [0, 0, 6 * x[2]]])  # noqa: E731
+    g = lambda x: x[0] * x[1] ** 2 + np.sum(x ** 3)
+    H = lambda x: np.array([[6 * x[0], 2 * x[1], 0], [2 * x[1], 2 * x[0] + 6 * x[1], 0], [0, 0, 6 * x[2]]])
     x = np.array([0.7, -1.3, 0.4])
     assert check_hessian(g, H, x).ok
     # d2/dx0 dx1 written in one triangle only: an asymmetric matrix, right in half its off-diagonal entries
-    half = lambda x: H(x) * (1 - np.tril(np.ones((3, 3)), -1))  # noqa: E731
+    half = lambda x: H(x) * (1 - np.tril(np.ones((3, 3)), -1))
     r = check_hessian(g, half, x)
     assert r.verdict == "incorrect" and r[0].diagnosis.kind == "wrong entries"
     assert r[0].diagnosis.text.startswith(f"1 of 9 entries are wrong ([1, 0] claimed 0, true {2 * x[1]:.6g})")
 
 
 def test_hessian_vector_products_at_seeded_vectors():
-    good = lambda v, x, A: hess(x, A) @ v  # noqa: E731
+    good = lambda v, x, A: hess(x, A) @ v
     r = check_hessian(f, good, X, A, kind="hvp")
     assert r.ok and r.oracles_run == ALL and len(r[0].oracles["autodiff"].dims) >= 1
     bad = check_hessian(f, lambda v, x, A: hess(x, A) @ v * 2, X, A, kind="hvp")
@@ -60,7 +60,7 @@ def test_hessian_vector_products_at_seeded_vectors():
 
 
 def test_a_function_that_is_not_analytic_is_judged_without_finite_differences_and_says_why():
-    g = lambda x: np.sum(np.abs(x) * x ** 2)  # noqa: E731
+    g = lambda x: np.sum(np.abs(x) * x ** 2)
     r = check_hessian(g, lambda x: np.diag(6 * np.abs(x)), X)
     assert r.ok and r.oracles_run == ("autodiff", "symbolic")
     assert "not analytic" in r.not_run["finite_difference"]

@@ -3,7 +3,6 @@
 Run: python docs/ways_in/peers.py (JAX always; torch when installed: pip install -e ".[bench]").
 """
 import numpy as np
-
 from plain import W, X, Y, dloss_dW, loss
 
 

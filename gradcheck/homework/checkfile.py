@@ -8,9 +8,10 @@ its equation, the oracles' numbers and a heatmap of claimed - true). Settings: t
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from gradcheck.check import ClaimResult, check_claim
 from gradcheck.claim import Derivation
