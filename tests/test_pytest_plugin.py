@@ -7,6 +7,9 @@ whether or not gradcheck's ``pytest11`` entry point is installed in this environ
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -190,3 +193,23 @@ def test_runs_under_xdist_with_two_workers(project):
     result = project.runpytest_subprocess(*PLUGIN, "-p", "xdist", "-n", "2")
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(["*2 workers*", "FAILED hw/linreg.toml::dw_sum - *"])
+
+
+def _collect_in_repo(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "pytest", *PLUGIN, "--collect-only", "-q", "-p", "no:cacheprovider",
+                           *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_the_projects_own_runs_never_collect_the_examples_unless_asked():
+    quiet = _collect_in_repo("examples")
+    assert quiet.returncode == pytest.ExitCode.NO_TESTS_COLLECTED, quiet.stdout
+    asked = _collect_in_repo("examples", "--gradcheck")
+    # the project's addopts add a -q to ours: one line per file with its number of items (one per claim)
+    assert "examples/softmax_regression_ce.toml: 5" in asked.stdout.splitlines(), asked.stdout
+
+
+def test_loading_the_plugin_imports_no_numerical_library():
+    code = "import sys, gradcheck.pytest_plugin; print(sorted({'numpy', 'jax', 'sympy'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert out.stdout.strip() == "[]", out.stderr
