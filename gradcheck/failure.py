@@ -1,9 +1,9 @@
 """The text of a failed check, as a person reads it in a test run: short, most important first.
 
     dW: d loss / d W is INCORRECT
-      why:     mean vs sum: the claim is the true value times m (m=6): it sums over the batch ...
-      fix:     multiply by 1/m = 1/6
-      repair:  correct if you divide the whole formula by `m`: `X.T @ (P - Y) / m`
+      why: mean vs sum: the claim is the true value times m (m=6): it sums over the batch ...
+      fix: multiply by 1/m = 1/6
+      repair: correct if you divide the whole formula by `m`: `X.T @ (P - Y) / m`
       formula: X.T @ (P - Y)
       worst entries (claimed vs true; 12 of 12 entries differ):
         [1, 0]    claimed  0.5321     true  0.08868
@@ -86,13 +86,13 @@ def format_failure(r: Any, *, expectation: str | None = None) -> str:
     lines = [_headline(r) + (f"  ({expectation})" if expectation else "")]
     d = r.diagnosis
     if d is not None:
-        lines.append(f"  why:     {d.kind}: {d.text}")
+        lines.append(f"  why: {d.kind}: {d.text}")
         if d.fix:
-            lines.append(f"  fix:     {d.fix}")
+            lines.append(f"  fix: {d.fix}")
     elif r.message:
-        lines.append(f"  why:     {r.message}")
+        lines.append(f"  why: {r.message}")
     if r.repair is not None:
-        lines.append(f"  repair:  {getattr(r.repair, 'text', None) or getattr(r.repair, 'formula', r.repair)}")
+        lines.append(f"  repair: {getattr(r.repair, 'text', None) or getattr(r.repair, 'formula', r.repair)}")
     lines += [f"  {n}" for n in r.notes if n.startswith(("repair:", "no repair"))]
     if r.claim.source:
         lines.append(f"  formula: {r.claim.source}")

@@ -29,4 +29,4 @@ def test_the_plain_function_gives_the_diagnosis_the_page_shows():
 def test_the_homework_file_gives_the_diagnosis_the_page_shows():
     r = check_file(WAYS / "softmax.toml", repair=False).results[0]
     assert r.verdict == "incorrect" and r.diagnosis.kind == "mean vs sum"
-    assert f"why:     {r.diagnosis.kind}: {r.diagnosis.text}" in PAGE and f"fix:     {r.diagnosis.fix}" in PAGE
+    assert f"why: {r.diagnosis.kind}: {r.diagnosis.text}" in PAGE and f"fix: {r.diagnosis.fix}" in PAGE

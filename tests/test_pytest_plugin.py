@@ -95,8 +95,8 @@ def test_outcomes_honour_expect_and_the_failure_is_short_and_readable(project):
     result.stdout.fnmatch_lines([
         "*_ linreg.toml::dw_sum _*",
         "dw_sum: d loss / d w is INCORRECT  (expected correct)",
-        "  why:     mean vs sum: the claim is the true value times m (m=5)*",
-        "  fix:     multiply by 1/m = 1/5",
+        "  why: mean vs sum: the claim is the true value times m (m=5)*",
+        "  fix: multiply by 1/m = 1/5",
         "  formula: X.T @ r",
         "  worst entries (claimed vs true; 3 of 3 entries differ):",
         "    [[]0[]]  claimed * true *",
@@ -115,7 +115,7 @@ def test_the_repair_follows_the_reason(project):
     project.makefile(".ini", pytest=INI.replace("gradcheck_repair = false", "gradcheck_repair = true"))
     result = project.runpytest(*PLUGIN, "-k", "dw_sum")
     result.assert_outcomes(failed=1, deselected=2)
-    result.stdout.fnmatch_lines(["  why:     mean vs sum*", "  fix:     *", ("  repair:  correct if you divide the "
+    result.stdout.fnmatch_lines(["  why: mean vs sum*", "  fix: *", ("  repair: correct if you divide the "
                                                                            "whole formula by `m`: `X.T @ r / m`")])
 
 
@@ -183,8 +183,8 @@ def test_assert_gradient_fails_in_the_same_format_without_gradcheck_internals(pr
     result = project.runpytest(*PLUGIN, "test_user.py")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*assert_gradient(model, wrt=*", ("E * AssertionError: dloss_dw: d loss / d w is "
-                                                                   "INCORRECT"), "E * why:     mean vs sum*", "E * fix:     *",
-                                 "E * repair:  correct if you divide*", "E * worst entries*"])
+                                                                   "INCORRECT"), "E * why: mean vs sum*", "E * fix: *",
+                                 "E * repair: correct if you divide*", "E * worst entries*"])
     out = result.stdout.str()
     assert "def assert_gradient" not in out and "Model(" not in out and "gradcheck/check.py" not in out
 
