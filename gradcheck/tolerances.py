@@ -16,8 +16,9 @@ Defaults, and why (an oracle passes when ``max|claim - truth| <= rtol * max|trut
 * ``points``: 3 seeded points (a claim is correct only if it holds at every one, so no relation rests
   on one lucky draw); ``seed``: 0 (reproducible); ``oracles``: all three.
 
-A homework file may set these in a ``[check]`` table, which the pytest plugin reads (over its ini
-options); ``gradcheck check`` takes them as flags (``--rtol``, ``--atol``, ``--points``, ...).
+A homework file may set these in a ``[check]`` table. The pytest plugin reads it over its ini options,
+``gradcheck check`` under its flags (``--rtol``, ``--atol``, ``--points``, ``--seed``, ``--oracles``,
+``--no-repair`` win over the file), and ``check_file`` under its keyword arguments.
 """
 
 from __future__ import annotations

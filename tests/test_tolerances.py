@@ -77,6 +77,12 @@ def test_gradcheck_check_takes_rtol_and_atol(tmp_path, capsys):
     assert check_main(base + ["--rtol", "1e-3"]) == 0
     assert check_main(base + ["--rtol", "2"]) == 2
     assert "--rtol must be in [0, 1)" in capsys.readouterr().err
+    hw.write_text(hw.read_text().replace("[dims]", "[check]\nrtol = 1e-3\n[dims]"))
+    assert check_main(base) == 0  # the file's own tolerance
+    assert check_main(base + ["--rtol", "1e-8"]) == 1  # the flag wins over the file
+    hw.write_text(hw.read_text().replace("rtol = 1e-3", "rtol = 1e-3\nspeed = 2"))
+    assert check_main(base) == 2
+    assert "hw.toml [check]: unknown setting 'speed'" in capsys.readouterr().err
 
 
 def test_worst_entries_name_indices_in_order_of_the_gap():
