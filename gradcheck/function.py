@@ -33,6 +33,7 @@ from gradcheck.claim import Claim
 from gradcheck.diagnose import Diagnosis
 from gradcheck.failure import worst_entries
 from gradcheck.model import Data, Model
+from gradcheck.oracles.autodiff import _jax
 from gradcheck.tolerances import FLOAT32_RTOL, ORACLE_NAMES
 
 KINDS = ("gradient", "jacobian", "vjp")
@@ -237,7 +238,7 @@ def assert_function(f: Callable, grad: Callable, *args: Any, **options: Any) -> 
     return check_function(f, grad, *args, raise_exception=True, **options)
 
 
-def _check(f, grad, args, argnums, kind, rtol, atol, eps, dtype, seed, points, oracles) -> FunctionCheck:
+def _validate(kind: str, dtype: str, oracles: Sequence[str], args: Sequence[Any]) -> None:
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
     if dtype not in ("float64", "float32"):
@@ -247,16 +248,23 @@ def _check(f, grad, args, argnums, kind, rtol, atol, eps, dtype, seed, points, o
         raise ValueError(f"unknown oracle(s) {', '.join(bad) or '(none)'}; choose from {', '.join(ORACLE_NAMES)}")
     if not args:
         raise ValueError("give the point to check at: check_function(f, grad, x, ...)")
+
+
+def _argnums(argnums: int | Sequence[int] | None, n: int) -> tuple[int, ...]:
+    chosen = tuple(range(n)) if argnums is None else ((argnums,) if isinstance(argnums, int) else tuple(argnums))
+    for i in chosen:
+        if not -n <= i < n:
+            raise ValueError(f"argnums {i} is out of range for {n} argument(s)")
+    return tuple(i % n for i in chosen)
+
+
+def _check(f, grad, args, argnums, kind, rtol, atol, eps, dtype, seed, points, oracles) -> FunctionCheck:
+    _validate(kind, dtype, oracles, args)
     if any(type(a).__module__.startswith("torch") for a in args):
         f, grad = _torch_function(f), _torch_function(grad)
     names = arg_names(f, len(args))
     inputs = {n: _as_input(a, n) for n, a in zip(names, args)}
-    argnums = tuple(range(len(args))) if argnums is None else (
-        (argnums,) if isinstance(argnums, int) else tuple(argnums))
-    for i in argnums:
-        if not -len(args) <= i < len(args):
-            raise ValueError(f"argnums {i} is out of range for {len(args)} argument(s)")
-    argnums = tuple(i % len(args) for i in argnums)
+    argnums = _argnums(argnums, len(args))
     if dtype == "float32" and rtol is None:
         rtol = FLOAT32_RTOL
     fname = getattr(f, "__name__", "f")
@@ -264,14 +272,7 @@ def _check(f, grad, args, argnums, kind, rtol, atol, eps, dtype, seed, points, o
     gname = getattr(grad, "__name__", "grad")
 
     values = list(inputs.values())
-    try:
-        import jax  # noqa: F401 - a jax.numpy function needs x64 before it sees float64 input
-
-        from gradcheck.oracles.autodiff import _jax
-
-        _jax()
-    except ImportError:
-        pass
+    _jax()  # x64 on before a jax.numpy function sees float64 input
     with np.errstate(all="ignore"):
         direct = f(*values)
     if kind == "gradient" and np.shape(direct) != ():

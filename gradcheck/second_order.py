@@ -38,6 +38,7 @@ from gradcheck.function import (
     arg_names,
 )
 from gradcheck.model import Data, Model
+from gradcheck.oracles.autodiff import _jax
 from gradcheck.tolerances import ORACLE_NAMES
 
 KINDS = ("hessian", "hvp")
@@ -142,8 +143,6 @@ def check_hessian(f: Callable, hess: Callable, *args: Any, argnum: int = 0, kind
     names = arg_names(f, len(args))
     inputs = {n: _as_input(a, n) for n, a in zip(names, args)}
     values = list(inputs.values())
-    from gradcheck.oracles.autodiff import _jax
-
     _jax()  # x64 before any jax.numpy function sees float64 input
     with np.errstate(all="ignore"):
         direct = f(*values)
