@@ -48,12 +48,16 @@ def one_wrong_entry(W, X):
     pytest.param(loss, lambda W, X: dloss(W, X) * X.shape[0], (W, X), "mean vs sum", id="1/m"),
     pytest.param(quad, lambda A: dquad(A).T, (S,), "transpose", id="transpose"),
     pytest.param(loss, lambda W, X: dloss(W, X) * 2, (W, X), "scale factor", id="factor-2"),
+    pytest.param(lambda w, X: np.sum((X @ w) ** 2) / 2, lambda w, X: X * (X @ w)[:, None], (W[:, 0], X),
+                 "missing batch sum", id="per-sample-gradients"),
 ])
 def test_planted_errors_are_found_by_all_three_oracles_with_the_diagnosis(f, grad, args, kind):
     r = check_function(f, grad, *args, argnums=0)
     assert r.oracles_run == ALL and not r.not_run
     assert r.verdict == "incorrect" and r[0].diagnosis.kind == kind
-    assert {o: v.status for o, v in r[0].oracles.items()} == dict.fromkeys(ALL, "fail")
+    # per-sample gradients have another shape: each oracle says "shape", the diagnosis says which sum is missing
+    status = "shape" if kind == "missing batch sum" else "fail"
+    assert {o: v.status for o, v in r[0].oracles.items()} == dict.fromkeys(ALL, status)
 
 
 def test_one_wrong_entry_is_named_with_its_index_and_values():
