@@ -60,9 +60,18 @@ VERDICT_HEAD = ["claim", "derivative", "verdict", "why", "fix"]
 ORACLE_HEAD = ["oracle", "status", "method", "max rel err", "tolerance"]
 
 
+class Math(str):
+    """A LaTeX cell: inline math in markdown, escaped text in HTML (MathJax typesets both in Jupyter)."""
+
+
+def _math_cell(latex: str) -> str:
+    safe = latex and not any(bad in latex for bad in ("$", "<", ">", "&", "\n", "`", "|"))
+    return Math(f"${latex}$") if safe else latex
+
+
 def _md_table(head: list[str], rows: Iterable[list[str]]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join(md(c) for c in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(c if isinstance(c, Math) else md(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
 
 
@@ -135,10 +144,18 @@ def _expected(r: Any) -> str:
 
 
 def _table_of(results: list) -> tuple[list[str], list[list[str]]]:
-    """The verdict table, with an "expected" column when some claim has an ``expect``."""
+    """The verdict table, with an "equation" column when some claim has LaTeX and an "expected" column
+    when some claim has an ``expect``."""
+    head, rows = list(VERDICT_HEAD), [_verdict_row(r) for r in results]
+    if any(r.claim.latex for r in results):
+        head.insert(2, "equation")
+        for row, r in zip(rows, results):
+            row.insert(2, _math_cell(r.claim.latex))
     if any(r.claim.expect is not None for r in results):
-        return VERDICT_HEAD + ["expected"], [_verdict_row(r) + [_expected(r)] for r in results]
-    return VERDICT_HEAD, [_verdict_row(r) for r in results]
+        head.append("expected")
+        for row, r in zip(rows, results):
+            row.append(_expected(r))
+    return head, rows
 
 
 def results_markdown(title: str, results: list, header_notes: Iterable[str] = ()) -> str:

@@ -69,9 +69,11 @@ def table_rows(markdown: str) -> list[list[str]]:
 def test_file_check_markdown_has_one_verdict_row_per_claim_and_an_expected_column(hostile):
     text = hostile._repr_markdown_()
     rows = table_rows(text)
-    assert rows[0] == ["claim", "derivative", "verdict", "why", "fix", "expected"]
-    assert [r[0] for r in rows[1:]] == ["dw", "dw\\_ok"] and [r[2] for r in rows[1:]] == ["INCORRECT", "CORRECT"]
-    assert "mean vs sum" in rows[1][3] and rows[2][5] == "correct: as expected"
+    assert rows[0] == ["claim", "derivative", "equation", "verdict", "why", "fix", "expected"]
+    assert [r[0] for r in rows[1:]] == ["dw", "dw\\_ok"] and [r[3] for r in rows[1:]] == ["INCORRECT", "CORRECT"]
+    assert "mean vs sum" in rows[1][4] and rows[2][6] == "correct: as expected"
+    assert rows[2][2] == "$\\frac{1}{m} X^\\top r$"  # inline math for a safe equation
+    assert rows[1][2].startswith("\\\\frac") and "&lt;img" in rows[1][2]  # escaped text for an unsafe one
 
 
 def test_file_provided_text_cannot_inject_markup(hostile):
