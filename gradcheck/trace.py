@@ -125,6 +125,11 @@ def _compare(name: str) -> Callable:
     return apply
 
 
+def _logaddexp(a, b):
+    top = ops.maximum(a, b)
+    return top + ops.log(ops.exp(a - top) + ops.exp(b - top))
+
+
 UFUNCS: dict[str, Callable] = {
     **{n: _arith(n) for n in ("add", "subtract", "multiply", "divide", "true_divide", "negative", "positive",
                               "power", "matmul")},
@@ -133,7 +138,7 @@ UFUNCS: dict[str, Callable] = {
     **{n: _compare(n) for n in ("greater", "greater_equal", "less", "less_equal")},
     "exp": ops.exp, "log": ops.log, "tanh": ops.tanh, "sqrt": ops.sqrt, "absolute": ops.abs,
     "maximum": ops.maximum, "minimum": ops.minimum, "square": lambda x: x * x, "reciprocal": lambda x: 1 / x,
-    "fabs": ops.abs,
+    "fabs": ops.abs, "sign": ops.sign_of_real, "logaddexp": _logaddexp,
 }
 
 
@@ -180,7 +185,19 @@ def _expand_dims(x, axis):
     return ops.reshape(x, tuple(shape))
 
 
+def _same_name(func: Callable) -> Callable:
+    """A numpy function that jax.numpy also has and that works on object arrays of SymPy expressions."""
+    def apply(*args, **kwargs):
+        if backend(*args) == "jax":
+            return getattr(_jnp(), func.__name__)(*args, **kwargs)
+        return func(*args, **kwargs)
+
+    return apply
+
+
 FUNCTIONS: dict[Any, Callable] = {
+    **{f: _same_name(f) for f in (np.cumsum, np.prod, np.tensordot, np.triu, np.tril, np.diagonal)},
+    np.copy: lambda x, **kw: x,  # values are never written in place (x[i] = v makes a new value), so no copy
     np.sum: lambda x, axis=None, keepdims=False, **kw: ops.sum(x, axis=axis, keepdims=keepdims),
     np.mean: lambda x, axis=None, keepdims=False, **kw: ops.mean(x, axis=axis, keepdims=keepdims),
     np.var: lambda x, axis=None, keepdims=False, **kw: ops.var(x, axis=axis, keepdims=keepdims),
