@@ -6,7 +6,8 @@ never read as homework):
 
 * ``--gradcheck`` on the command line: every ``*.toml`` with a ``[[claims]]`` table under the paths
   pytest collects (or given on the command line);
-* or the ini option ``gradcheck_files = hw/*.toml`` (glob patterns, relative to the rootdir).
+* or the ini option ``gradcheck_files = hw/*.toml`` (glob patterns, relative to the rootdir);
+* or naming the file on the command line: ``pytest hw/mlp.toml``.
 
 An item passes when its claim is correct, or has the verdict its ``expect`` names (a deliberately wrong
 formula with ``expect = "incorrect"`` passes). A failing item prints :func:`gradcheck.failure.format_failure`.
@@ -48,8 +49,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         parser.addini(name, text, type=kind, default=[] if kind == "args" else None)
 
 
+def _named_on_command_line(config: pytest.Config, path: Path) -> bool:
+    here = config.invocation_params.dir
+    return any((here / arg.split("::")[0]).resolve() == path.resolve() for arg in config.args)
+
+
 def _wanted(config: pytest.Config, path: Path) -> bool:
-    if config.getoption("gradcheck"):
+    if config.getoption("gradcheck") or _named_on_command_line(config, path):
         return True
     patterns = config.getini("gradcheck_files")
     if not patterns:

@@ -133,6 +133,14 @@ def test_nothing_is_collected_without_opting_in(project):
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
 
 
+def test_a_homework_file_named_on_the_command_line_is_collected_without_other_opt_in(project):
+    project.makefile(".ini", pytest="[pytest]\ngradcheck_oracles = finite_difference\n")
+    result = project.runpytest(*PLUGIN, "hw/linreg.toml::dw", "--collect-only", "-q")
+    assert collected_ids(result) == ["hw/linreg.toml::dw"]
+    unrelated = project.runpytest(*PLUGIN, "hw/settings.toml", "--collect-only", "-q")
+    assert collected_ids(unrelated) == [] and unrelated.ret != pytest.ExitCode.OK  # no [[claims]]: not homework
+
+
 def test_the_flag_collects_homework_files_and_never_unrelated_toml(project):
     project.makefile(".ini", pytest="[pytest]\ngradcheck_oracles = finite_difference\ngradcheck_repair = false\n")
     result = project.runpytest(*PLUGIN, "--gradcheck", "--collect-only", "-q")
