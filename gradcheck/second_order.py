@@ -39,7 +39,7 @@ from gradcheck.function import (
 )
 from gradcheck.model import Data, Model
 from gradcheck.oracles.autodiff import _jax
-from gradcheck.tolerances import ORACLE_NAMES
+from gradcheck.tolerances import FLOAT32_RTOL, ORACLE_NAMES
 
 KINDS = ("hessian", "hvp")
 COMPLEX_STEP = 1e-20
@@ -126,12 +126,21 @@ def _gradient_step(f: Callable, argnum: int, native: bool, analytic: bool) -> Ca
 
 
 def check_hessian(f: Callable, hess: Callable, *args: Any, argnum: int = 0, kind: str = "hessian",
-                  rtol: float | None = None, atol: float = 0.0, seed: int = 0, points: int | None = None,
-                  oracles: Sequence[str] = ORACLE_NAMES, raise_exception: bool = False) -> FunctionCheck:
-    """Judge ``hess`` as the Hessian (or Hessian-vector product) of scalar ``f`` w.r.t. ``args[argnum]``."""
+                  rtol: float | None = None, atol: float = 0.0, dtype: str = "float64", seed: int = 0,
+                  points: int | None = None, oracles: Sequence[str] = ORACLE_NAMES,
+                  raise_exception: bool = False) -> FunctionCheck:
+    """Judge ``hess`` as the Hessian (or Hessian-vector product) of scalar ``f`` w.r.t. ``args[argnum]``.
+
+    ``dtype="float32"``: ``hess`` runs on float32 copies of the arguments and ``rtol`` defaults to 1e-4,
+    as in :func:`gradcheck.function.check_function`.
+    """
     __tracebackhide__ = True
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if dtype not in ("float64", "float32"):
+        raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
+    if dtype == "float32" and rtol is None:
+        rtol = FLOAT32_RTOL
     bad = [o for o in oracles if o not in ORACLE_NAMES]
     if bad or not oracles:
         raise ValueError(f"unknown oracle(s) {', '.join(bad) or '(none)'}; choose from {', '.join(ORACLE_NAMES)}")
@@ -189,13 +198,16 @@ def check_hessian(f: Callable, hess: Callable, *args: Any, argnum: int = 0, kind
         of = f"grad_f_dot_{v_name}"
         steps.append((of, _signature(lambda g, v: ops.sum(g * v), ("grad_f", v_name))))
     model = Model(fname, dims, steps, data=data, objective=fname, symbolic_dims=dims)
-    claim = Claim(f"d2{fname}_d{x}2", x, _signature(_hessian_formula(hess, kind, h_native), tuple(model.inputs)),
+    claim = Claim(f"d2{fname}_d{x}2", x, _signature(_hessian_formula(hess, kind, h_native, dtype),
+                                                   tuple(model.inputs)),
                   of=of, kind="jacobian" if kind == "hessian" else "gradient", source=f"{hname}(...)")
     r = check_claim(model, claim, oracles=usable, n_points=(points or 3) if kind == "hvp" else 1, seed=seed,
                     rtol=rtol, atol=atol)
     notes = tuple(f"{o} could not run: {why}" for o, why in not_run.items())
     if r.verdict in ("incorrect", "shape error"):
         notes += (NO_REPAIR,)
+    if dtype == "float32":
+        notes += (f"float32 mode: {hname} ran on float32 copies of the arguments; the truth is float64; rtol {rtol:g}",)
     r = replace(r, diagnosis=_few_wrong_entries(r), notes=r.notes + notes)
     out = FunctionCheck(fname, (r,), usable, not_run, notes, rtol, atol, kind)
     if raise_exception and not out.ok:
@@ -211,11 +223,14 @@ def assert_hessian(f: Callable, hess: Callable, *args: Any, **options: Any) -> F
     return check_hessian(f, hess, *args, raise_exception=True, **options)
 
 
-def _hessian_formula(hess: Callable, kind: str, native: bool) -> Callable:
+def _hessian_formula(hess: Callable, kind: str, native: bool, dtype: str) -> Callable:
     def formula(*vals):
         if kind == "hvp":
             vals = vals[-1:] + vals[:-1]  # the model's inputs are (*args, v); hess reads (v, *args)
+        numeric = trace.backend(*vals) == "numpy"
+        if numeric and dtype == "float32":
+            vals = tuple(np.asarray(v, dtype=np.float32) for v in vals)
         out = trace.on_backend(hess, vals, native_jax=native)
-        return np.asarray(_numpy_out(out), dtype=float) if trace.backend(*vals) == "numpy" else out
+        return np.asarray(_numpy_out(out), dtype=float) if numeric else out
 
     return formula

@@ -78,3 +78,12 @@ def test_assert_hessian_raises_the_readable_failure():
         assert_hessian(f, lambda x, A: -hess(x, A), X, A, oracles=("autodiff",))
     with pytest.raises(ValueError, match="a Hessian is of a scalar function"):
         check_hessian(lambda x: x * 2, hess, X)
+
+
+def test_float32_mode_for_a_hessian_computed_in_float32():
+    h32 = lambda x, A: hess(x.astype(np.float32), A.astype(np.float32))
+    assert check_hessian(f, h32, X, A, oracles=("autodiff",)).verdict == "incorrect"  # float32 rounding
+    relaxed = check_hessian(f, hess, X, A, dtype="float32", oracles=("autodiff",))
+    assert relaxed.ok and relaxed[0].oracles["autodiff"].tolerance == 1e-4
+    assert check_hessian(f, lambda x, A: hess(x, A) * 1.01, X, A, dtype="float32",
+                         oracles=("autodiff",)).verdict == "incorrect"
