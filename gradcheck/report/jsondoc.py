@@ -97,7 +97,7 @@ SCHEMA: dict[str, Any] = {
                 "formula": {"type": "string", "description": "the formula as checked (Python)"},
                 "of": {"type": "string"},
                 "wrt": {"type": "string"},
-                "kind": {"enum": ["gradient", "jacobian", "elementwise", "recursion", "update"]},
+                "kind": {"enum": ["gradient", "jacobian", "elementwise", "recursion", "update", "value"]},
                 "layout": {"enum": ["numerator", "denominator"]},
                 "convention": {"type": "string"},
                 "sense": {"enum": ["minimise", "maximise"]},
