@@ -27,6 +27,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
+import numpy as np
+
 DATA_KINDS = ("real", "one_hot", "binary", "positive", "probability")
 
 

@@ -34,7 +34,7 @@ _FUNCTIONS = {
     "abs": r"\left\vert {0}\right\vert ", "tanh": r"\tanh\left({0}\right)", "sigmoid": r"\sigma\left({0}\right)",
     "relu": r"\max\left(0, {0}\right)", "softmax": r"\mathrm{{softmax}}\left({0}\right)",
     "log_softmax": r"\log\mathrm{{softmax}}\left({0}\right)", "softplus": r"\log\left(1 + e^{{{0}}}\right)",
-    "outer": r"{0}\,{1}^\top", "diag": r"\mathrm{{diag}}\left({0}\right)", "sign": r"\mathrm{{sign}}\left({0}\right)",
+"diag": r"\mathrm{{diag}}\left({0}\right)", "sign": r"\mathrm{{sign}}\left({0}\right)",
     "sign_of_real": r"\mathrm{{sign}}\left({0}\right)", "eye": r"I_{{{0}}}", "ones": r"\mathbf{{1}}",
     "zeros": r"\mathbf{{0}}", "maximum": r"\max\left({0}, {1}\right)", "minimum": r"\min\left({0}, {1}\right)",
     "where": r"\begin{{cases}} {1} & \text{{if }} {0} \\ {2} & \text{{else}} \end{{cases}}",
@@ -223,7 +223,9 @@ class Renderer:
         parts = [self._index(i) for i in idx]
         parts = [p for p in parts if p is not None]
         base = self(node.value, 5)
-        return rf"{{{base}}}_{{{','.join(parts)}}}" if parts else base
+        if all(p == ":" for p in parts):  # only broadcasting: the array itself
+            return base
+        return rf"{{{base}}}_{{{','.join(parts)}}}"
 
     def _index(self, i: ast.AST) -> str | None:
         if isinstance(i, ast.Constant) and i.value is None:
@@ -245,7 +247,9 @@ class Renderer:
         kw = {k.arg: k.value for k in node.keywords}
         template = self.symbols.get(name)
         if template is not None and "{0}" in template:
-            return template.format(*args)
+            return fill(template, args)
+        if name == "outer" and len(node.args) == 2:
+            return rf"{self(node.args[0], 3)}\,{{{self(node.args[1], 5)}}}^\top"
         if name in ("sum", "mean") and node.args:
             axis = kw.get("axis")
             body = self(node.args[0], 5)
@@ -266,6 +270,14 @@ class Renderer:
         if name in _FUNCTIONS:
             return _FUNCTIONS[name].format(*args, *([""] * 3))
         return rf"\operatorname{{{default_symbol(name)}}}\left({', '.join(args)}\right)"
+
+
+def fill(template: str, args) -> str:
+    """A symbol-table template with ``{0}``, ``{1}``, ... replaced by the rendered arguments (no other braces
+    are special, so templates are plain LaTeX)."""
+    for k, a in enumerate(args):
+        template = template.replace("{%d}" % k, a)
+    return template
 
 
 def _is_scalar_literal(node: ast.AST) -> bool:
@@ -391,5 +403,9 @@ def explanation(kinds, words) -> str:
     """What a repair reveals, from the kinds of its edits and their words."""
     if not kinds:
         return ""
-    what = "; ".join(dict.fromkeys(_REVEALS.get(k, k) for k in kinds))
+    reveals = []
+    for k, w in zip(kinds, words):
+        m = re.match(r"replace (\$.+?\$) by (.+?)$", w) if k in ("name", "activation") else None
+        reveals.append(f"it uses {m.group(1)} where {m.group(2)} belongs" if m else _REVEALS.get(k, k))
+    what = "; ".join(dict.fromkeys(reveals))
     return f"{what[0].upper()}{what[1:]}: the formula is right once you {' and '.join(words)}."
