@@ -587,12 +587,8 @@ BATCH = (
           latex=dH(r"\mathbf{b}^3") + r" = \begin{bmatrix} \sum_{i=1}^{3}\delta^1_{i, 1} & \sum_{i=1}^{3}\delta^1_{i, 2} & \sum_{i=1}^{3}\delta^1_{i, 3} \end{bmatrix}",
           locator=LOC_BATCH + ": 'Therefore we end up with'",
           expect="correct", reason="column sums of delta^1: the bias is broadcast over the samples"),
-    Claim("dH_db3_batch_single_sample_rule", wrt="b3", uses=D1, **_BATCH,
-          formula=lambda delta1: delta1,
-          latex=dH(r"\mathbf{b}^3") + r"=\delta^1",
-          locator=LOC_BATCH + ": 'This is the only term that will change' (the one-sample rule applied to 3 samples)",
-          expect="incorrect", expect_diagnosis="missing batch sum",
-          reason="delta^1 is 3x3 (one row per sample); the gradient of the shared b^3 sums its rows"),
+    # No claim "dH/db^3 = delta^1" for the batch: the document says the bias gradient is "the only term that
+    # will change" with more samples and gives the column sums (dH_db3_batch); the one-sample rule is not its claim.
 )
 
 CLAIMS = OUTPUT_LAYER + HIDDEN_LAYER_2_ENTRIES + HIDDEN_LAYER_2 + HIDDEN_LAYER_1 + INPUT_LAYER + RULES + BATCH
@@ -645,8 +641,18 @@ FINDINGS = (
     "lists d sigma(z^2_1)/dz^2_k (a row of the Jacobian; equal here because it is diagonal).",
 )
 
+SYMBOLS = {
+    "x": r"\mathbf{x}", "W1": "W^1", "b1": r"\mathbf{b}^1", "z1": r"\mathbf{z}^1", "h1": r"\mathbf{h}^1",
+    "W2": "W^2", "b2": r"\mathbf{b}^2", "z2": r"\mathbf{z}^2", "h2": r"\mathbf{h}^2", "W3": "W^3",
+    "b3": r"\mathbf{b}^3", "z3": r"\mathbf{z}^3", "yhat": r"\mathbf{\hat{y}}", "y": r"\mathbf{y}", "H": "H",
+    "delta1": r"\delta^1", "delta2": r"\delta^2", "delta3": r"\delta^3", "_dsigma": r"\sigma'\left({0}\right)",
+    **{f"w3_{i}{j}": f"w^3_{{{i},{j}}}" for i in range(1, 5) for j in range(1, 4)},
+    **{f"b3_{j}": f"b^3_{j}" for j in range(1, 4)},
+}
+
 DERIVATION = Derivation(
     id="001",
+    symbols=SYMBOLS,
     title=TITLE,
     source="001_be212e6186c688dd.txt",
     model=MODEL,

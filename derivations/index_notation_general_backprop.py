@@ -298,6 +298,16 @@ CLAIMS = (
         expect="correct", reason="d/dz [y log s + (1-y) log(1-s)] = y(1-s) - (1-y)s = y - s for s = sigmoid(z).",
     ),
     Claim(
+        "cost_eq12_as_loss", wrt="z3", of="loss", kind="value", model=MODEL_SIGMOID_LOSS,
+        formula=lambda y, h: sum(y * log(h) + (1 - y) * log(1 - h)),
+        latex=r"C = \sum_{p=1}^{P} \sum_{n_L=1}^{N_L} c_{n_L}^p, \quad c_{n_L}^p = y_{n_L}^p \log(h_{n_L}^p) + (1 - y_{n_L}^p) \log(1 - h_{n_L}^p)",
+        locator="section 3, eq (12) with eq (2), against the cost to minimise (the usual binary cross-entropy)",
+        expect="incorrect", expect_diagnosis="sign flip",
+        reason="value check: eq (12) summed as in eq (2) is compared with the binary cross-entropy "
+               "-sum [y log h + (1-y) log(1-h)]; without a minus sign it is the log-likelihood, the negative of "
+               "the cost a gradient-descent method minimises.",
+    ),
+    Claim(
         "delta_output_eq13_as_loss", wrt="z3", of="bce", kind="elementwise", model=MODEL_SIGMOID_LOSS,
         formula=lambda y, h: y - h,
         latex=r"\frac{\partial c_{n_L}^p}{\partial z_{n_L}^{p,L}} = y_{n_L}^p - h_{n_L}^p",
@@ -394,8 +404,15 @@ CLAIMS = (
     ),
 )
 
+SYMBOLS = {
+    "x": "x", "y": "y", "h": "h", "c": "c", "C": "C", "loss": r"-C", "bce": r"-c",
+    "a0": "a^{0}", "a1": "a^{1}", "a2": "a^{2}", "z1": "z^{1}", "z2": "z^{2}", "z3": "z^{3}",
+    "w0": "w^{0}", "w1": "w^{1}", "w2": "w^{2}", "w0_bias": "w^{0}_{0}", "w1_bias": "w^{1}_{0}", "w2_bias": "w^{2}_{0}",
+}
+
 DERIVATION = Derivation(
     id="002",
+    symbols=SYMBOLS,
     title="Backpropagation (June 21, 2017): derivation of backpropagation equations in the general case",
     source="002_e72219ab9be5a39d.txt",
     model=MODEL,

@@ -127,6 +127,21 @@ CLAIMS = (
         expect="incorrect", expect_diagnosis="transpose",
         reason="same index swap as for layer 2: dZ_i/dW~_{i,j} = x~_j, not dZ_j/dW~_{i,j} = x~_i.",
     ),
+    Claim(
+        "dZ3_dWt2_previous_output_repaired", wrt="Wt2", of="Z3", kind="jacobian",
+        # J[i, k, j] = d Z_i / d W~_{k,j} = delta_{ik} A~_j
+        formula=lambda At2, C: exact_eye(C)[:, :, None] * At2[None, None, :],
+        latex=r"\frac{\partial Z^{(l+1)}_i}{\partial \tilde{W}^{(l)}_{i,j}} = A^{(l)}_j",
+        locator="repair of the second factor ('linearity of matrix mult.'), l = 2: indices matched to the W~ convention",
+        expect="correct", reason="Z_i = sum_j W~_{i,j} A~_j, so dZ_i/dW~_{i,j} = A~_j (and 0 for another row of W~).",
+    ),
+    Claim(
+        "dZ2_dWt1_previous_output_repaired", wrt="Wt1", of="Z2", kind="jacobian",
+        formula=lambda xt, H: exact_eye(H)[:, :, None] * xt[None, None, :],
+        latex=r"\frac{\partial Z^{(l+1)}_i}{\partial \tilde{W}^{(l)}_{i,j}} = A^{(l)}_j",
+        locator="repair of the second factor, l = 1 (A(1) = x~)",
+        expect="correct", reason="dZ(2)_i/dW~(1)_{i,j} = x~_j.",
+    ),
     # ---------------------------------------------------------------- the chain rule itself
     Claim(
         "dJ_dWt2_chain_rule", wrt="Wt2", of="ce", kind="gradient",

@@ -114,8 +114,8 @@ def heatmaps(path: str | os.PathLike, claimed: Any, truth: Any, title: str = "")
                  ha="center", fontsize=7)
     if not same:
         fig.text(0.5, 0.02, f"shapes {'x'.join(map(str, squeezed_shape(claimed)))} and "
-                 f"{'x'.join(map(str, squeezed_shape(truth)))} differ: entries do not correspond, so no difference "
-                 "panel (3-D arrays are shown with their last axes side by side)", ha="center", fontsize=7)
+                 f"{'x'.join(map(str, squeezed_shape(truth)))} differ: no difference panel", ha="center",
+                 fontsize=7)
     if title:
         fig.suptitle(title, fontsize=9)
     fig.savefig(path, dpi=DPI, format="png", metadata={"Software": None})
