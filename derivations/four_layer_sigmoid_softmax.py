@@ -648,11 +648,26 @@ SYMBOLS = {
     "delta1": r"\delta^1", "delta2": r"\delta^2", "delta3": r"\delta^3", "_dsigma": r"\sigma'\left({0}\right)",
     **{f"w3_{i}{j}": f"w^3_{{{i},{j}}}" for i in range(1, 5) for j in range(1, 4)},
     **{f"b3_{j}": f"b^3_{j}" for j in range(1, 4)},
+    **{f"{v}{layer}_{k}": f"{t}^{layer}_{k}" for v, t in (("z", "z"), ("h", "h")) for layer in (1, 2, 3)
+       for k in range(1, 5)},
+}
+
+FIX_NOTES = {
+    "dz3_dh2_explicit": "read with $w^3$ for $w^2$, the matrix is $(W^3)^T$ (claim `dz3_dh2`, correct).",
+    "dH_db2_as_written": "$\\mathbf{b}^2$ is a slip for $\\mathbf{b}^3$: multiplying by $\\delta^1$ gives "
+                         "$\\partial H / \\partial \\mathbf{b}^3 = \\delta^1$ (claim `dH_db3`, correct).",
+    "dH_dW1_as_written": "with $W^1$ 2x2 and $\\mathbf{b}^1$ 1x2, as the rest of the document needs, "
+                         "$\\partial H / \\partial W^1 = \\mathbf{x}^T \\delta^3$ (claim `dH_dW1`, correct).",
+    "dH_dW3_batch_explicit": "row $r$ of $(\\mathbf{h}^2)^T$ must be $[h^2_{1,r}\\ h^2_{2,r}\\ h^2_{3,r}]$; the "
+                             "compact form $(\\mathbf{h}^2)^T \\delta^1$ (claim `dH_dW3_batch`) is correct.",
+    "dh2_dz2": "only entry (1,1) is wrong: $\\sigma(z^2_1)(1 - \\sigma(z^2_2))$ must be "
+               "$\\sigma(z^2_1)(1 - \\sigma(z^2_1))$.",
 }
 
 DERIVATION = Derivation(
     id="001",
     symbols=SYMBOLS,
+    fix_notes=FIX_NOTES,
     title=TITLE,
     source="001_be212e6186c688dd.txt",
     model=MODEL,

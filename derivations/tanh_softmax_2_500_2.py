@@ -315,6 +315,8 @@ FIX_NOTES = {
     "dLoss_dz2_yhat": "the repair found, y − σ(z₂), only follows the Loss as written (sigmoid, no minus sign); for "
                       "the document's network (ŷ = softmax(z₂), a loss to minimise) the right formula is "
                       "$\\hat{y} - y$ (claim `dLoss_dz2_yhat_network_repaired`).",
+    "sigma_z2_is_yhat": "the statement is false and should be dropped: $\\sigma(z_2)$ is the elementwise sigmoid, "
+                        "$\\hat{y} = \\mathrm{softmax}(z_2)$.",
     "dLoss_dz2_softmax_ce": "the sign flip makes it right for the softmax cross-entropy, the loss of the network "
                             "as the forward pass defines it.",
 }

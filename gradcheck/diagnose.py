@@ -116,7 +116,7 @@ def difference_text(claimed: np.ndarray, truth: np.ndarray) -> str:
     if t.size == 1:
         return (f"the claimed value {float(c.reshape(-1)[0]):.4g} is not the true value {float(t.reshape(-1)[0]):.4g} "
                 f"(relative error {rel:.3g})")
-    wrong = np.abs(c - t) > MATCH_RTOL * scale
+    wrong = np.squeeze(np.abs(c - t) > MATCH_RTOL * scale)  # positions without singleton axes
     k, n = int(wrong.sum()), int(wrong.size)
     if k == n:
         where = f"all {n} entries differ"
@@ -131,6 +131,8 @@ def _positions(wrong: np.ndarray) -> str:
     if wrong.ndim == 1:
         return "entr" + ("y " if len(idx) == 1 else "ies ") + ", ".join(str(int(i[0]) + 1) for i in idx[:8]) \
             + (", ..." if len(idx) > 8 else "")
+    if len(idx) == 1:
+        return "entry (" + ", ".join(str(int(x) + 1) for x in idx[0]) + ")"
     if wrong.ndim == 2:
         rows = sorted({int(i[0]) for i in idx})
         cols = sorted({int(i[1]) for i in idx})

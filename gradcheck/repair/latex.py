@@ -355,6 +355,8 @@ def describe_repair(claim: Any, model: Any, tree: ast.AST, edits, *, symbols: Ma
             equation = f"{lhs(claim, model, symbols)} {to_latex(tree, symbols, uses, helpers)}"
         except (ValueError, KeyError, IndexError, SyntaxError, AttributeError):
             equation = ""
+    if equation and len(set(part.strip() for part in equation.split("=", 1))) == 1:
+        equation = ""  # "y^ = y^": the statement itself is what is wrong, no equation to show
     words = tuple(edit_words(e.description, symbols, uses, helpers) for e in edits)
     return FixText(equation, words, explanation([e.kind for e in edits], words))
 

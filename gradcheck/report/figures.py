@@ -67,7 +67,8 @@ def wants_figure(s: Any) -> bool:
             and np.all(np.isfinite(as_matrix(s.claimed))) and np.all(np.isfinite(as_matrix(s.truth))))
 
 
-def heatmaps(path: str | os.PathLike, claimed: Any, truth: Any, title: str = "") -> None:
+def heatmaps(path: str | os.PathLike, claimed: Any, truth: Any, title: str = "") -> tuple[str, ...]:
+    """Write the PNG; returns the panel labels drawn."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -119,6 +120,7 @@ def heatmaps(path: str | os.PathLike, claimed: Any, truth: Any, title: str = "")
     if title:
         fig.suptitle(title, fontsize=9)
     fig.savefig(path, dpi=DPI, format="png", metadata={"Software": None})
+    return tuple(p[0] for p in panels)
 
 
 def figure_tasks(doc_results: Sequence[tuple[Any, Sequence[Any]]], figdir: str | os.PathLike
