@@ -645,7 +645,7 @@ SYMBOLS = {
     "x": r"\mathbf{x}", "W1": "W^1", "b1": r"\mathbf{b}^1", "z1": r"\mathbf{z}^1", "h1": r"\mathbf{h}^1",
     "W2": "W^2", "b2": r"\mathbf{b}^2", "z2": r"\mathbf{z}^2", "h2": r"\mathbf{h}^2", "W3": "W^3",
     "b3": r"\mathbf{b}^3", "z3": r"\mathbf{z}^3", "yhat": r"\mathbf{\hat{y}}", "y": r"\mathbf{y}", "H": "H",
-    "delta1": r"\delta^1", "delta2": r"\delta^2", "delta3": r"\delta^3", "_dsigma": r"\sigma'\left({0}\right)",
+    "delta1": r"\delta^1", "delta2": r"\delta^2", "delta3": r"\delta^3", "_dsigma": r"\sigma'\left(#1\right)",
     **{f"w3_{i}{j}": f"w^3_{{{i},{j}}}" for i in range(1, 5) for j in range(1, 4)},
     **{f"b3_{j}": f"b^3_{j}" for j in range(1, 4)},
     **{f"{v}{layer}_{k}": f"{t}^{layer}_{k}" for v, t in (("z", "z"), ("h", "h")) for layer in (1, 2, 3)

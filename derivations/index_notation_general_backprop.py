@@ -150,6 +150,13 @@ MODEL_221 = Model(
     objective="C", sense="maximise", symbolic_dims=dict(DIMS_221),
 )
 
+# the same network with 4 data points: system (15) sums p from 1 to 2, which is all of them only when P = 2
+MODEL_221_P4 = Model(
+    name="section 5 network with P = 4 data points (the bound of system (15)'s sums checked at another size)",
+    dims={**DIMS_221, "P": 4}, data=MODEL_221.data, params=MODEL_221.params, steps=MODEL_221.steps,
+    objective="C", sense="maximise", symbolic_dims={**DIMS_221, "P": 4},
+)
+
 SIGN = ("eq (12) is the log-likelihood y log h + (1 - y) log(1 - h) (no minus sign), a quantity to maximise; "
         "judged against it as written")
 PER_NODE = "d c^p_{n_L} / d z^{p,l}: n_L fixed to 1 (c_out1 = sum_p c^p_1), array over (p, n_l)"
@@ -395,6 +402,24 @@ CLAIMS = (
         expect="correct", reason="(13) with one output: w^1_{n_1} does not depend on p, so it may stand outside the sum.",
     ),
     Claim(
+        "dC_dbias_221_bound_2", wrt="w0_bias", of="C", kind="gradient", model=MODEL_221_P4,
+        formula=lambda w1, a1, y, h: w1[:, 0] * sum((a1 * (1 - a1) * (y - h))[0:2], axis=0),
+        latex=r"\frac{\partial C}{\partial w_{0n_1}^0} = w_{n_1}^1 \sum_{p=1}^2 a_{n_1}^{p,1} (1 - a_{n_1}^{p1}) (y^p - h^p)",
+        locator="section 5, system (15), first line: the bound 2 of the sum over data points, checked with P = 4",
+        convention=SIGN,
+        expect="incorrect",
+        reason="the sum over data points stops at 2: right only when there are exactly P = 2 data points (the "
+               "document never says P = 2); eq (2) sums p up to P.",
+    ),
+    Claim(
+        "dC_dbias_221_bound_2_repaired", wrt="w0_bias", of="C", kind="gradient", model=MODEL_221_P4,
+        formula=lambda w1, a1, y, h: w1[:, 0] * sum(a1 * (1 - a1) * (y - h), axis=0),
+        latex=r"\frac{\partial C}{\partial w_{0n_1}^0} = w_{n_1}^1 \sum_{p=1}^P a_{n_1}^{p,1} (1 - a_{n_1}^{p,1}) (y^p - h^p)",
+        locator="repair of system (15), first line: the sum runs over all P data points",
+        convention=SIGN,
+        expect="correct", reason="eq (2) sums the cost over p = 1..P.",
+    ),
+    Claim(
         "dC_dw_221", wrt="w0", of="C", kind="gradient", model=MODEL_221,
         formula=lambda w1, x, a1, y, h: w1[:, 0][None, :] * einsum("pq,pn->qn", x, a1 * (1 - a1) * (y - h)),
         latex=r"\frac{\partial C}{\partial w_{qn_1}^0} = w_{n_1}^1 \sum_{p=1}^2 x_q^p a_{n_1}^{p,1} (1 - a_{n_1}^{p1}) (y^p - h^p)",
@@ -402,11 +427,27 @@ CLAIMS = (
         convention=SIGN,
         expect="correct", reason="(14) with sigmoid f' = a(1 - a), d = y - h and the single output weight w^1_{n_1}.",
     ),
+    Claim(
+        "dC_dw_221_bound_2", wrt="w0", of="C", kind="gradient", model=MODEL_221_P4,
+        formula=lambda w1, x, a1, y, h: w1[:, 0][None, :] * einsum("pq,pn->qn", x[0:2], (a1 * (1 - a1) * (y - h))[0:2]),
+        latex=r"\frac{\partial C}{\partial w_{qn_1}^0} = w_{n_1}^1 \sum_{p=1}^2 x_q^p a_{n_1}^{p,1} (1 - a_{n_1}^{p1}) (y^p - h^p)",
+        locator="section 5, system (15), second line: the bound 2 of the sum over data points, checked with P = 4",
+        convention=SIGN,
+        expect="incorrect", reason="as for the first line: the bound 2 is P only when there are 2 data points.",
+    ),
+    Claim(
+        "dC_dw_221_bound_2_repaired", wrt="w0", of="C", kind="gradient", model=MODEL_221_P4,
+        formula=lambda w1, x, a1, y, h: w1[:, 0][None, :] * einsum("pq,pn->qn", x, a1 * (1 - a1) * (y - h)),
+        latex=r"\frac{\partial C}{\partial w_{qn_1}^0} = w_{n_1}^1 \sum_{p=1}^P x_q^p a_{n_1}^{p,1} (1 - a_{n_1}^{p,1}) (y^p - h^p)",
+        locator="repair of system (15), second line: the sum runs over all P data points",
+        convention=SIGN,
+        expect="correct", reason="eq (2) sums the cost over p = 1..P.",
+    ),
 )
 
 SYMBOLS = {
     "x": "x", "y": "y", "h": "h", "c": "c", "C": "C", "loss": r"-C", "bce": r"-c",
-    "log_likelihood": r"{1} \log {0} + (1 - {1}) \log(1 - {0})",
+    "log_likelihood": r"#2 \log #1 + (1 - #2) \log(1 - #1)",
     "a0": "a^{0}", "a1": "a^{1}", "a2": "a^{2}", "z1": "z^{1}", "z2": "z^{2}", "z3": "z^{3}",
     "w0": "w^{0}", "w1": "w^{1}", "w2": "w^{2}", "w0_bias": "w^{0}_{0}", "w1_bias": "w^{1}_{0}", "w2_bias": "w^{2}_{0}",
 }

@@ -40,7 +40,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradcheck import Claim, Data, Derivation, Model
-from gradcheck.ops import concatenate, eye, identity, log, outer, relu, sign_of_real, softmax, sum
+from gradcheck.ops import concatenate, exp, eye, identity, log, outer, relu, sign_of_real, softmax, sum
 
 DIMS = {"D": 2, "H": 4, "C": 3, "D1": 3, "H1": 5}  # D1 = D + 1, H1 = H + 1 (leading 1 for the bias)
 
@@ -93,6 +93,36 @@ DATA_TERM = ("the document's chain rule leaves the regularisation aside ('[+ reg
              "judged against the cross-entropy term alone")
 
 CLAIMS = (
+    # ---------------------------------------------------------------- definitions (value checks, no derivative)
+    Claim(
+        "hypothesis_definition", wrt="Z3", of="h", kind="value",
+        formula=lambda A3: exp(A3) / sum(exp(A3)),
+        latex=r"h_{W,b}(x) = \frac{1}{\sum_{i=1}^C e^{A^3_i}} e^{A^{(3)}} = \frac{1}{\sum_{i=1}^C e^{Z^3_i}} e^{Z^{(3)}}",
+        locator="Forward Pass, 'This is the prediction of the model' (A^3_i and Z^3_i read as A(3)_i, Z(3)_i)",
+        expect="correct",
+        reason="value check of the definition: the softmax of A(3) = Z(3); the superscripts without parentheses "
+               "are read as layer indices, not powers.",
+    ),
+    Claim(
+        "loss_single_example", wrt="Z3", of="J", kind="value",
+        formula=lambda y, h, lam, Wt1, Wt2: -sum(y * log(h)) + lam / 2 * (sum(Wt1[:, 1:] ** 2) + sum(Wt2[:, 1:] ** 2)),
+        latex=r"J(W, b) = -\sum_{k=1}^C y_k \log h_{W,b}(x) + \frac{\lambda}{2} \sum_{l=1}^L \Vert W^{(l)}\Vert^2",
+        locator="Backward Pass, 'can be simplified as we have only one training example' (h_{W,b}(x) read as its k-th "
+                "component, L = 2 weight layers)",
+        expect="correct",
+        reason="value check of the single-example loss: m = 1 and the one-hot y turn 1{y = k} into y_k.",
+    ),
+    Claim(
+        "output_error_signal_l3", wrt="Z4", of="ce", kind="gradient",
+        formula=lambda Z3, y: Z3 - y,
+        latex=r"\frac{\partial J}{\partial Z^{(l+1)}_j} = Z^{(l+1)}_j - y_j \quad [\text{where } l = 3 \text{ in the example}]",
+        locator="Backward Pass, 'The gradient of the error function can only be evaluated directly at the output "
+                "layer': the bracket 'where l = 3 in the example', read as written (Z(l+1) = Z(4))",
+        convention=DATA_TERM,
+        expect="not evaluable",
+        reason="with l = 3, Z(l+1) is Z(4), which the network does not have: its output pre-activation is Z(3), "
+               "so l = 2 is meant (output_error_signal reads it so).",
+    ),
     # ---------------------------------------------------------------- the factors of the chain rule
     Claim(
         "dA2_dZ2_relu", wrt="Z2", of="A2", kind="elementwise",
@@ -270,8 +300,8 @@ SYMBOLS = {
     "x": "x", "y": "y", "xt": r"\tilde{x}", "Wt1": r"\tilde{W}^{(1)}", "Z2": r"Z^{(2)}", "A2": r"A^{(2)}",
     "At2": r"\tilde{A}^{(2)}", "Wt2": r"\tilde{W}^{(2)}", "Z3": r"Z^{(3)}", "A3": r"A^{(3)}", "h": r"h_{W,b}(x)",
     "ce": "J", "J": "J", "eta": r"\eta", "lam": r"\lambda", "Delta3": r"\Delta^{(3)}", "C": "C", "H": "H", "D": "D",
-    "relu_prime": r"\varphi'^{(2)}\left({0}\right)", "identity_prime": r"\varphi'^{(3)}\left({0}\right)",
-    "exact_eye": r"I_{{0}}",
+    "relu_prime": r"\varphi'^{(2)}\left(#1\right)", "identity_prime": r"\varphi'^{(3)}\left(#1\right)",
+    "exact_eye": r"I_{#1}",
 }
 
 DERIVATION = Derivation(

@@ -308,7 +308,7 @@ CLAIMS = (
 SYMBOLS = {
     "x": "x", "W1": "W_1", "b1": "b_1", "z1": "z_1", "a1": r"\tanh(z_1)", "W2": "W_2", "b2": "b_2", "z2": "z_2",
     "yhat": r"\hat{y}", "s2": r"\sigma(z_2)", "y": "y", "Loss": "Loss", "ce": "L", "bce": r"-Loss",
-    "s": r"\sigma(z)", "t": r"\tanh(z)", "z": "z", "exact_eye": r"I_{{0}}", "c": "2", "h": "500", "d": "2",
+    "s": r"\sigma(z)", "t": r"\tanh(z)", "z": "z", "exact_eye": r"I_{#1}", "c": "2", "h": "500", "d": "2",
 }
 
 FIX_NOTES = {

@@ -91,7 +91,7 @@ class Derivation:
     findings: tuple[str, ...] = ()  # document-level findings (inconsistent shapes, ...)
     uses: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     # python name -> LaTeX in the document's notation (``"Z3": r"Z^{(3)}"``); a helper function's
-    # entry is a template with ``{0}``, ``{1}`` for its arguments (``"relu_prime": r"\varphi'({0})"``)
+    # entry is a template with ``#1``, ``#2`` for its arguments, as in a LaTeX macro (``"relu_prime": r"\varphi'(#1)"``)
     symbols: Mapping[str, str] = field(default_factory=dict)
     # claim name -> what a reader must know about its fix (e.g. a repair that follows an earlier wrong line)
     fix_notes: Mapping[str, str] = field(default_factory=dict)

@@ -4,7 +4,7 @@ The repair search edits Python expressions (``h - y``, ``outer(dJ_dA3 * identity
 a reader of the document knows ``h - y`` as :math:`h - y` and ``Z3`` as :math:`Z^{(3)}`. This module
 renders:
 
-* an expression tree with a *symbol table* (``{"Z3": r"Z^{(3)}", "relu_prime": r"\\varphi'\\left({0}\\right)"}``,
+* an expression tree with a *symbol table* (``{"Z3": r"Z^{(3)}", "relu_prime": r"\\varphi'\\left(#1\\right)"}``,
   a derivation's ``symbols``): names by their symbol, helper calls by their template, derivative
   names of ``uses`` as :math:`\\partial\\,of / \\partial\\,wrt`; names without a symbol get a default
   (``W2`` -> :math:`W_{2}`, ``delta`` -> :math:`\\delta`);
@@ -46,7 +46,7 @@ def symbol(name: str, symbols: Mapping[str, str] | None = None,
            uses: Mapping[str, tuple[str, str]] | None = None) -> str:
     """LaTeX for one name: the symbol table, a derivative name of ``uses``, else a default."""
     symbols = symbols or {}
-    if name in symbols and "{0}" not in symbols[name]:
+    if name in symbols and "#1" not in symbols[name]:
         return symbols[name]
     if uses and name in uses:
         of, wrt = uses[name]
@@ -246,8 +246,9 @@ class Renderer:
         args = [self(a) for a in node.args]
         kw = {k.arg: k.value for k in node.keywords}
         template = self.symbols.get(name)
-        if template is not None and "{0}" in template:
-            return fill(template, args)
+        if template is not None and "#1" in template:
+            out = fill(template, args)
+            return rf"\left({out}\right)" if parent >= 2 and (" + " in out or " - " in out) else out
         if name == "outer" and len(node.args) == 2:
             return rf"{self(node.args[0], 3)}\,{{{self(node.args[1], 5)}}}^\top"
         if name in ("sum", "mean") and node.args:
@@ -273,10 +274,10 @@ class Renderer:
 
 
 def fill(template: str, args) -> str:
-    """A symbol-table template with ``{0}``, ``{1}``, ... replaced by the rendered arguments (no other braces
-    are special, so templates are plain LaTeX)."""
-    for k, a in enumerate(args):
-        template = template.replace("{%d}" % k, a)
+    """A symbol-table template with ``#1``, ``#2``, ... (as in a LaTeX macro) replaced by the rendered
+    arguments; everything else is plain LaTeX."""
+    for k in range(len(args), 0, -1):
+        template = template.replace(f"#{k}", args[k - 1])
     return template
 
 
@@ -386,7 +387,7 @@ def edit_words(description: str, symbols: Mapping[str, str] | None = None,
                lambda m: "reorder its indices as " + "(" + ", ".join(str(int(p) + 1) for p in m.group(1).split(","))
                + ")", s)
     s = re.sub(r"axes (\d+) and (\d+)", lambda m: f"indices {int(m.group(1)) + 1} and {int(m.group(2)) + 1}", s)
-    s = re.sub(r"\(axis 0\)|axis 0", "the samples (rows)", s)
+    s = s.replace("the batch axis (axis 0)", "the samples (rows)").replace("axis 0", "the samples (rows)")
     return s
 
 

@@ -179,8 +179,14 @@ def fix_cell(s: ClaimSummary, results: Sequence[ClaimSummary], notes: Mapping[st
     if not parts and s.diagnosis is not None and getattr(s.diagnosis, "fix", None):
         parts.append(s.diagnosis.fix)
     if s.name in notes:
-        parts.append(f"*Note:* {notes[s.name]}")
+        parts.append(f"*Note:* {link_claims(notes[s.name], results)}")
     return "; ".join(parts)
+
+
+def link_claims(text: str, results: Sequence[ClaimSummary]) -> str:
+    """`` `name` `` of a claim of the document -> a link to its row or details."""
+    by_name = {r.name: r for r in results}
+    return re.sub(r"`(\w+)`", lambda m: claim_link(by_name[m.group(1)]) if m.group(1) in by_name else m.group(0), text)
 
 
 def diagnosis_text(s: ClaimSummary, results: Sequence[ClaimSummary] = (),
@@ -360,7 +366,7 @@ def details(s: ClaimSummary, results: Sequence[ClaimSummary], figures: Mapping[t
                 + (f": ${math_text(sibling.latex)}$" if sibling.latex else "")
                 + (f", checked as `{' '.join(sibling.formula_source.split())}`" if sibling.formula_source else "")]
     if s.name in notes:
-        out += ["", f"*About the fix:* {notes[s.name]}"]
+        out += ["", f"*About the fix:* {link_claims(notes[s.name], results)}"]
     if s.oracles:
         out += ["", "*Oracles:*", ""] + [oracle_line(o, s.oracles[o]) for o in oracles if o in s.oracles]
     if s.point:
