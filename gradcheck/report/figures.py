@@ -61,6 +61,14 @@ def pick(n: int, score: np.ndarray | None) -> np.ndarray:
     return np.sort(top)
 
 
+def _ticks(set_ticks, index: np.ndarray, *, small: bool, rotation: int = 0) -> None:
+    """1-based labels (as documents count): every shown row (column) when a selection is shown, else about 8."""
+    step = 1 if small else max(1, int(np.ceil(len(index) / 8)))
+    pos = list(range(0, len(index), step))
+    kw = {"rotation": rotation} if rotation and small else {}
+    set_ticks(pos, [str(int(index[p]) + 1) for p in pos], fontsize=5 if small else 7, **kw)
+
+
 def wants_figure(s: Any) -> bool:
     return (s.verdict != "correct" and s.claimed is not None and s.truth is not None
             and as_matrix(s.truth) is not None and as_matrix(s.claimed) is not None
@@ -74,7 +82,6 @@ def heatmaps(path: str | os.PathLike, claimed: Any, truth: Any, title: str = "")
     matplotlib.use("Agg", force=False)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
 
     same = squeezed_shape(claimed) == squeezed_shape(truth)
     c, t = as_matrix(claimed), as_matrix(truth)
@@ -99,16 +106,8 @@ def heatmaps(path: str | os.PathLike, claimed: Any, truth: Any, title: str = "")
         dims = "x".join(map(str, squeezed_shape(claimed if label == "claimed" else truth)))
         ax.set_title(f"{label} {dims}{shown}", fontsize=8)
         ax.tick_params(labelsize=7)
-        if len(r) < full[label][0]:
-            ax.set_yticks(range(len(r)), [str(i + 1) for i in r])
-            ax.tick_params(axis="y", labelsize=5)
-        else:
-            ax.yaxis.set_major_locator(MaxNLocator(5, integer=True))
-        if len(k) < full[label][1]:
-            ax.set_xticks(range(len(k)), [str(j + 1) for j in k], rotation=90)
-            ax.tick_params(axis="x", labelsize=5)
-        else:
-            ax.xaxis.set_major_locator(MaxNLocator(5, integer=True))
+        _ticks(ax.set_yticks, r, small=len(r) < full[label][0])
+        _ticks(ax.set_xticks, k, small=len(k) < full[label][1], rotation=90)
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04).ax.tick_params(labelsize=7)
     if same and len(rows) < t.shape[0]:
         fig.text(0.5, 0.02, f"the {len(rows)} rows where claimed and true differ most (1-based row numbers)",
