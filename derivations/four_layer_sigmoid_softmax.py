@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradcheck import Claim, Data, Derivation, Model
-from gradcheck.ops import diag, eye, log, reshape, sigmoid, softmax, stack, sum
+from gradcheck.ops import diag, exp, eye, log, reshape, sigmoid, softmax, stack, sum
 
 TITLE = "An example of backpropagation in a four layer neural network using cross entropy loss"
 
@@ -250,6 +250,17 @@ def dH_dW3_batch_explicit(h2, delta1):
 
 
 OUTPUT_LAYER = (
+    Claim("yhat_definition", of="yhat", wrt="z3", kind="value",
+          formula=lambda z3: exp(z3) / sum(exp(z3)),
+          latex=r"\hat{y}_k = \mathbf{\sigma}(\mathbf{z}^{3})_k = \frac{exp(z^{3}_k)}{\sum_{i=1}^{3}exp(z_i^3)}",
+          locator=LOC_OUT + ": 'The k-th element of the output for the softmax function is' (sigma names the softmax "
+                            "here and the logistic function from Hidden layer 1 on)",
+          expect="correct", reason="value check of the definition: the softmax of the single row z^3."),
+    Claim("H_definition", of="H", wrt="z3", kind="value",
+          formula=lambda y, yhat: -sum(y * log(yhat)),
+          latex=r"H(\mathbf{\hat{y}},\mathbf{y}) := - \sum_{i=1}^3 y_{i} \log (\hat{y}_i)",
+          locator=LOC_OUT + ": 'the cross entropy loss'",
+          expect="correct", reason="value check of the definition of the loss the model minimises."),
     Claim("dH_dyhat", wrt="yhat", formula=lambda y, yhat: -y / yhat,
           latex=r"\begin{bmatrix} \frac{\partial H(\mathbf{\hat{y}},\mathbf{y})}{\partial\hat{y}_1} & \frac{\partial H(\mathbf{\hat{y}},\mathbf{y})}{\partial\hat{y}_2} & \frac{\partial H(\mathbf{\hat{y}},\mathbf{y})}{\partial\hat{y}_3} \end{bmatrix} = \begin{bmatrix} -\frac{y_1}{\hat{y}_1} & -\frac{y_2}{\hat{y}_2} & -\frac{y_3}{\hat{y}_3} \end{bmatrix} =" + dH(r"\mathbf{\hat{y}}"),
           locator=LOC_OUT + ": 'is the partial derivative of our loss function H with its inputs'",
