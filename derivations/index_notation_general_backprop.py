@@ -470,7 +470,7 @@ DERIVATION = Derivation(
                 "negative of the usual cross-entropy gradient h - y. Per-node derivatives d c^p_{n_L} / d z are "
                 "checked for n_L = 1.",
     findings=(
-        "Eq (12) calls y log h + (1 - y) log(1 - h) a cost, but without a minus sign it is the log-likelihood: C "
+        "Eq (12) calls y log h + (1 - y) log(1 - h) a cost (cost_eq12_as_loss), but without a minus sign it is the log-likelihood: C "
         "must be maximised (gradient ascent) for the stated d = y - h to be a descent direction of anything; as a "
         "loss the sign of every equation built on d = y - h flips (delta_output_eq13_as_loss).",
         "System (14), first line: the summation index n_l does not appear in dc_{n_2}/dz_{n_2} (it clashes with the "
@@ -482,6 +482,8 @@ DERIVATION = Derivation(
         "drops the second index); a(1 - a) is the sigmoid derivative of the hidden layer; (1 - a^{p1}) lacks a comma.",
         "Eq (8) has no partial sign in the denominator (d z / z); eq (1) writes the bias as w_{n_0 n_{l+1}}^l and then "
         "w_{n_0 n_{l+1}} without the layer superscript, elsewhere w_{0 n_{l+1}}^l.",
+        "System (15) sums over the data points from p = 1 to 2: right only when there are exactly two data points, "
+        "which the document never states; checked with P = 4 (dC_dbias_221_bound_2, dC_dw_221_bound_2).",
         "Section 2 writes N_l = 1 for the output layer (should be N_L = 1); the closing sentence refers to 'U' and "
         "'v', which the document never defines.",
     ),

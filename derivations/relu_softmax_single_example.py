@@ -331,7 +331,9 @@ DERIVATION = Derivation(
         "The update rule 'W~ <- -eta Delta A' sets the weight to the step instead of subtracting it, and repeats "
         "the index swap; the regularisation term is left as '[+ regularization]'.",
         "The hypothesis is written with A^3_i and Z^3_i (superscripts without parentheses) in the sums; read as "
-        "A(3)_i, Z(3)_i. The general cross-entropy carries 1/m and 1{y(i) = k}; the single-example form drops them "
-        "consistently.",
+        "A(3)_i, Z(3)_i it is the softmax (hypothesis_definition). The general cross-entropy carries 1/m and "
+        "1{y(i) = k}; the single-example form drops them consistently (loss_single_example).",
+        "The output error signal is stated 'where l = 3 in the example', which names Z(4); the network's output is "
+        "Z(3), i.e. l = 2 (output_error_signal_l3).",
     ),
 )

@@ -339,17 +339,18 @@ DERIVATION = Derivation(
                 "one-step shorthands '= a1', '= x', '= 1' are encoded as the Kronecker/identity Jacobians they stand for.",
     findings=(
         "The forward pass defines y^ = a2 = softmax(z2), but the Loss is written with the elementwise sigmoid and "
-        "the text asserts sigma(z2) = y^: softmax and sigmoid differ, so y - y^ (softmax) is not dLoss/dz2.",
+        "the text asserts sigma(z2) = y^: softmax and sigmoid differ, so y - y^ (softmax) is not dLoss/dz2 "
+        "(Loss_definition, sigma_z2_is_yhat, dLoss_dz2_yhat).",
         "The Loss y ln sigma + (1-y) ln(1-sigma) has no minus sign: it is a log-likelihood, to be maximised, while "
         "the text says the loss is to be minimised; every gradient written with (y - y^) is the ascent direction of "
-        "the likelihood, i.e. the negative of the cross-entropy gradient.",
+        "the likelihood, i.e. the negative of the cross-entropy gradient (Loss_sign_to_minimise).",
         "dsigma/dz = ln(sigma) ln(1 - sigma) is wrong: sigma' = sigma(1 - sigma).",
         "dz2/dtanh(z1) = z2 is wrong (the coefficient is W2; W2^T in numerator layout) and has the wrong shape (1 x 2 "
         "instead of 2 x 500).",
         "Stated shapes are inconsistent in the W1 and b1 gradients: x^T (2x1) (1 - tanh^2 Z1) (1x500) (y - y^) (1x2) "
         "W2^T (2x500) cannot be multiplied in this order; the right expression is x^T[((y - y^) W2^T) * (1 - tanh^2 z1)] "
-        "with an elementwise product. The b1 gradient's chain writes dz1/dW1 where dz1/db1 is meant; Z1 (capital) "
-        "appears for z1.",
+        "with an elementwise product. The b1 gradient's chain writes dz1/dW1 where dz1/db1 is meant "
+        "(dLoss_db1_chain_as_written); Z1 (capital) appears for z1.",
         "x in R^2 is used as a 1 x 2 row (z1 = x W1 with W1 in R^{2x500}); the gradients of b1 and b2 come out as "
         "1 x 500 and 1 x 2 rows for b1 in R^500, b2 in R^2 (consistent up to the singleton axis).",
     ),

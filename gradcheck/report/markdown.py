@@ -476,11 +476,12 @@ def render_markdown(doc_results: Sequence[tuple[Any, Sequence[Any]]], *,
     oracles = tuple(o for o in ALL_ORACLES if o in (oracles or ran or ALL_ORACLES)) or ALL_ORACLES
     out = [f"# {title}", ""]
     out.append(intro if intro is not None else (
-        "Each claim is an equation of a source document: a hand-derived derivative. It is checked against three "
-        "oracles (finite differences, SymPy, JAX) and gets one verdict: " + ", ".join(VERDICT_ORDER)
-        + ". Claims that are not correct get a diagnosis (sign flip, transpose, scale factor, mean vs sum, "
-          "missing batch sum) and, where possible, a fix. *As expected* compares each verdict with the one the "
-          "derivation's author recorded."))
+        "Each claim is an equation or a mathematical statement of a source document: a hand-derived derivative, "
+        "or a definition checked by its value. It is checked against three oracles (finite differences, SymPy, "
+        "JAX) and gets one verdict: " + ", ".join(VERDICT_ORDER)
+        + ". Claims that are not correct get a diagnosis (what the repair reveals, sign flip, transpose, scale "
+          "factor, mean vs sum, missing batch sum, which entries differ) and, where possible, a fix in the "
+          "document's notation. *As expected* compares each verdict with the one recorded for the document."))
     out += ["", LEGEND, "", "## Summary", "", summary_table(docs), ""]
     for info, results in docs:
         out += [document_section(info, results, figures, oracles), ""]
