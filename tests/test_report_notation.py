@@ -329,3 +329,15 @@ def test_tall_arrays_show_the_rows_that_differ_most():
     rows = pick(500, score)
     assert len(rows) == MAX_LINES and {7, 123, 480} <= set(rows.tolist())
     assert list(pick(5, None)) == [0, 1, 2, 3, 4]
+
+
+def test_a_claim_that_reads_true_derivatives_says_its_error_is_its_own():
+    from gradcheck.report.markdown import own_error
+    from gradcheck.report.summary import ClaimSummary
+
+    s = ClaimSummary(document="d", index=0, name="c", of="H", wrt="W3", kind="gradient", verdict="incorrect",
+                     uses=(("delta1", "H", "z3"),))
+    text = own_error(s, {"delta1": r"\delta^1"})
+    assert r"($\delta^1$)" in text and "not carried over from an earlier one" in text
+    assert own_error(ClaimSummary(document="d", index=0, name="c", of="H", wrt="W3", kind="gradient",
+                                  verdict="incorrect")) == ""

@@ -200,10 +200,23 @@ def diagnosis_text(s: ClaimSummary, results: Sequence[ClaimSummary] = (),
     if d is not None and d.kind == "no simple relation" and s.repair is not None and s.repair.explanation:
         return s.repair.explanation
     if d is not None:
-        return f"{d.kind}: {plain_message(d.text, symbols)}"
+        return f"{d.kind}: {plain_message(d.text, symbols)}" + (own_error(s, symbols) if d.kind == "no simple relation"
+                                                                  else "")
     if s.message:
         return plain_message(s.message, symbols)
     return ""
+
+
+def own_error(s: ClaimSummary, symbols: Mapping[str, str] | None = None) -> str:
+    """For a claim that reads other derivatives: they are the true values, so the error is made in this line."""
+    from gradcheck.repair.latex import symbol
+
+    if not s.uses:
+        return ""
+    uses = {n: (o, w) for n, o, w in s.uses}
+    names = ", ".join(f"${symbol(n, symbols, uses)}$" for n in uses)
+    return (f". The values it takes from other lines ({names}) are the true ones, so the error is made in this "
+            "line, not carried over from an earlier one")
 
 
 _DERIV = re.compile(r"\bd (\w+) / d (\w+)")

@@ -72,6 +72,7 @@ class ClaimSummary:
     repair: RepairInfo | None = None
     expected_ok: bool | None = None
     sign_convention_only: bool = False
+    uses: tuple[tuple[str, str, str], ...] = ()  # (name, of, wrt): true derivative values the formula reads
     seconds: float = 0.0  # never rendered (determinism); progress output only
 
     @property
@@ -134,7 +135,15 @@ def summarize(result: Any, index: int = 0, document: str | None = None) -> Claim
         point=dict(result.point) if result.point is not None else None, message=result.message,
         notes=tuple(result.notes), repair=_repair_info(getattr(result, "repair", None)),
         expected_ok=result.expected_ok, sign_convention_only=bool(getattr(result, "convention_only", False)),
-        seconds=result.seconds)
+        uses=_uses_read(claim), seconds=result.seconds)
+
+
+def _uses_read(claim: Any) -> tuple[tuple[str, str, str], ...]:
+    try:
+        reads = set(claim.reads)
+    except Exception:  # noqa: BLE001 - a formula whose parameters cannot be read uses nothing we can name
+        return ()
+    return tuple((n, str(o), str(w)) for n, (o, w) in dict(getattr(claim, "uses", {}) or {}).items() if n in reads)
 
 
 def failed_summary(claim: Any, model: Any, document: str, index: int, message: str) -> ClaimSummary:
