@@ -447,7 +447,7 @@ CLAIMS = (
 
 SYMBOLS = {
     "x": "x", "y": "y", "h": "h", "c": "c", "C": "C", "loss": r"-C", "bce": r"-c",
-    "log_likelihood": r"#2 \log #1 + (1 - #2) \log(1 - #1)",
+    "log_likelihood": r"#2 \log #1 + (1 - #2) \log(1 - #1)", "c_out1": r"\sum_p c^p_1",
     "a0": "a^{0}", "a1": "a^{1}", "a2": "a^{2}", "z1": "z^{1}", "z2": "z^{2}", "z3": "z^{3}",
     "w0": "w^{0}", "w1": "w^{1}", "w2": "w^{2}", "w0_bias": "w^{0}_{0}", "w1_bias": "w^{1}_{0}", "w2_bias": "w^{2}_{0}",
 }

@@ -297,7 +297,7 @@ CLAIMS = (
 
 # the document's notation, for fixes and diagnoses shown in the report
 SYMBOLS = {
-    "x": "x", "y": "y", "xt": r"\tilde{x}", "Wt1": r"\tilde{W}^{(1)}", "Z2": r"Z^{(2)}", "A2": r"A^{(2)}",
+    "x": "x", "y": "y", "one": "1", "xt": r"\tilde{x}", "Wt1": r"\tilde{W}^{(1)}", "Z2": r"Z^{(2)}", "A2": r"A^{(2)}",
     "At2": r"\tilde{A}^{(2)}", "Wt2": r"\tilde{W}^{(2)}", "Z3": r"Z^{(3)}", "A3": r"A^{(3)}", "h": r"h_{W,b}(x)",
     "ce": "J", "J": "J", "eta": r"\eta", "lam": r"\lambda", "Delta3": r"\Delta^{(3)}", "C": "C", "H": "H", "D": "D",
     "relu_prime": r"\varphi'^{(2)}\left(#1\right)", "identity_prime": r"\varphi'^{(3)}\left(#1\right)",

@@ -341,3 +341,13 @@ def test_a_claim_that_reads_true_derivatives_says_its_error_is_its_own():
     assert r"($\delta^1$)" in text and "not carried over from an earlier one" in text
     assert own_error(ClaimSummary(document="d", index=0, name="c", of="H", wrt="W3", kind="gradient",
                                   verdict="incorrect")) == ""
+
+
+def test_every_quantity_of_the_four_documents_has_a_symbol():
+    """Fixes and diagnoses speak the document's notation: every model name has an entry in ``symbols``
+    (derivative names of ``uses`` render as d of / d wrt from those)."""
+    from derivations import DOCUMENTS
+
+    for d in DOCUMENTS:
+        names = {n for c in d.claims for n in d.model_of(c).names}
+        assert not sorted(names - set(d.symbols)), d.id
