@@ -274,6 +274,15 @@ CLAIMS = (
         expect="correct", reason="backpropagate (y - sigma(z2)) through W2^T, multiply elementwise by tanh', then x^T (outer product).",
     ),
     Claim(
+        "dLoss_dW1_network_repaired", wrt="W1", kind="gradient", model=MODEL_SOFTMAX_CE,
+        formula=lambda x, a1, y, yhat, W2: x.T @ (((yhat - y) @ W2.T) * (1 - a1 ** 2)),
+        latex=r"\frac{\partial L}{\partial W_1} = x^T\left[\left((\hat{y} - y)W_2^T\right) \odot (1 - \tanh^2 z_1)\right], "
+              r"\quad \hat{y} = \mathrm{softmax}(z_2)",
+        locator="repair of the third chain-rule equation for the network of the forward pass (softmax cross-entropy, "
+                "minimised)",
+        convention=CE, expect="correct", reason="the cross-entropy's dL/dz2 = y^ - y, backpropagated through W2^T and tanh'.",
+    ),
+    Claim(
         "dLoss_db1", wrt="b1", kind="gradient",
         formula=lambda a1, y, s2, W2: (1 - a1 ** 2) @ (y - s2) @ W2.T,
         latex=r"\frac{\partial Loss}{\partial b_1} = \frac{\partial Loss}{\partial z_2} \ast \frac{\partial z_2}{\partial z_1} \ast "
@@ -283,6 +292,15 @@ CLAIMS = (
         convention=SIGN,
         expect="shape error",
         reason="(1 - tanh^2 Z1) is 1 x 500 and (y - y^) is 1 x 2: the product cannot be formed in this order.",
+    ),
+    Claim(
+        "dLoss_db1_network_repaired", wrt="b1", kind="gradient", model=MODEL_SOFTMAX_CE,
+        formula=lambda a1, y, yhat, W2: ((yhat - y) @ W2.T) * (1 - a1 ** 2),
+        latex=r"\frac{\partial L}{\partial b_1} = \left((\hat{y} - y)W_2^T\right) \odot (1 - \tanh^2 z_1), "
+              r"\quad \hat{y} = \mathrm{softmax}(z_2)",
+        locator="repair of the fourth chain-rule equation for the network of the forward pass (softmax cross-entropy, "
+                "minimised)",
+        convention=CE, expect="correct", reason="the hidden error signal of the cross-entropy.",
     ),
     Claim(
         "dLoss_db1_chain_as_written", wrt="b1", kind="gradient",
@@ -312,11 +330,17 @@ SYMBOLS = {
 }
 
 FIX_NOTES = {
-    "dLoss_dz2_yhat": "the repair found, y − σ(z₂), only follows the Loss as written (sigmoid, no minus sign); for "
-                      "the document's network (ŷ = softmax(z₂), a loss to minimise) the right formula is "
+    "dLoss_dz2_yhat": "the repair found, $y - \\sigma(z_2)$, only follows the Loss as written (sigmoid, no minus "
+                      "sign); for the document's network ($\\hat{y} = \\mathrm{softmax}(z_2)$, a loss to minimise) the right formula is "
                       "$\\hat{y} - y$ (claim `dLoss_dz2_yhat_network_repaired`).",
     "sigma_z2_is_yhat": "the statement is false and should be dropped: $\\sigma(z_2)$ is the elementwise sigmoid, "
                         "$\\hat{y} = \\mathrm{softmax}(z_2)$.",
+    "dLoss_dW1": "`dLoss_dW1_repaired` fixes the order of the factors for the Loss as written ($\\hat{y}$ read as "
+                 "$\\sigma(z_2)$); for the network of the forward pass, a softmax cross-entropy to minimise, "
+                 "`dLoss_dW1_network_repaired` is right.",
+    "dLoss_db1": "`dLoss_db1_repaired` fixes the order of the factors for the Loss as written ($\\hat{y}$ read as "
+                 "$\\sigma(z_2)$); for the network of the forward pass, a softmax cross-entropy to minimise, "
+                 "`dLoss_db1_network_repaired` is right.",
     "dLoss_dz2_softmax_ce": "the sign flip makes it right for the softmax cross-entropy, the loss of the network "
                             "as the forward pass defines it.",
 }

@@ -192,7 +192,8 @@ def call_step(step: Step, values: Mapping[str, Any], where: str) -> Any:
                          + (f" (its inputs have shapes {shapes})" if shapes else "")) from exc
 
 
-_MATMUL = re.compile(r"matmul: Input operand 1 has a mismatch in its core dimension 0.*\(size (\d+) is different from (\d+)\)")
+_MATMUL = re.compile(r"matmul: Input operand 1 has a mismatch in its core dimension 0"
+                     r".*\(size (\d+) is different from (\d+)\)")
 _BROADCAST = re.compile(r"operands could not be broadcast together with shapes (.+?)\s*$")
 
 

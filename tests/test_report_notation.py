@@ -102,7 +102,8 @@ def test_every_fix_renders_as_math(report_rows, report_json):
         maths = _math_tokens(row["Fix"])
         if name in fixed:
             assert maths, (name, row["Fix"])
-        assert row["Fix"].count("$") == 2 * len(maths), (name, row["Fix"])
+        for column in ("Fix", "Diagnosis"):
+            assert row[column].count("$") == 2 * len(_math_tokens(row[column])), (name, row[column])
 
 
 def test_math_is_balanced_latex(report_json):

@@ -238,7 +238,7 @@ class Renderer:
             hi = "" if i.upper is None else (str(i.upper.value) if isinstance(i.upper, ast.Constant) else self(i.upper))
             return ":" if not lo and not hi else rf"{lo}{{:}}{hi}"
         if isinstance(i, ast.UnaryOp) and isinstance(i.op, ast.USub) and isinstance(i.operand, ast.Constant):
-            return rf"\text{{last}}" if i.operand.value == 1 else rf"\text{{last}}-{i.operand.value - 1}"
+            return r"\text{last}" if i.operand.value == 1 else rf"\text{{last}}-{i.operand.value - 1}"
         return self(i)
 
     def _Call(self, node, parent):
@@ -295,7 +295,7 @@ def to_latex(text_or_tree: Any, symbols: Mapping[str, str] | None = None,
 
 
 def lhs(claim: Any, model: Any, symbols: Mapping[str, str] | None = None) -> str:
-    """The left-hand side of a derivative claim in the document's symbols: ``\\frac{\\partial J}{\\partial Z^{(3)}} =``."""
+    """The left-hand side of a claim in the document's symbols: ``\\frac{\\partial J}{\\partial Z^{(3)}} =``."""
     of = symbol(claim.target(model), symbols)
     wrt = symbol(claim.wrt, symbols)
     if claim.kind == "value":

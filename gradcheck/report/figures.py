@@ -4,8 +4,9 @@ The first two panels share one symmetric colour scale, so a sign flip or a facto
 glance; the difference has its own. The difference is drawn only when the claimed and true arrays
 have the same shape (before any folding of a 3-D array to 2-D), so it always subtracts entries that
 correspond. An array with more than :data:`MAX_LINES` rows (or columns) shows the rows (columns)
-where claimed and true differ most, labelled with their 1-based index, not an unreadable strip. PNGs are deterministic: Agg backend, fixed dpi and size, no
-"Software" metadata (nothing in the file depends on the time or the matplotlib version string).
+where claimed and true differ most, labelled with their 1-based index, not an unreadable strip.
+PNGs are deterministic: Agg backend, fixed dpi and size, no "Software" metadata (nothing in the file
+depends on the time or the matplotlib version string).
 """
 
 from __future__ import annotations

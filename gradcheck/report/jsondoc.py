@@ -114,8 +114,8 @@ SCHEMA: dict[str, Any] = {
                 "fix": _str_or_null,
                 "repair": {"$ref": "#/$defs/repair"},
                 "figure": _str_or_null,
-                "explanation": {"type": "string",
-                                "description": "what is wrong, in the document's terms (the report's Diagnosis column)"},
+                "explanation": {"type": "string", "description": "what is wrong, in the document's terms "
+                                                                "(the report's Diagnosis column)"},
                 "fix_latex": {"type": "array", "items": {"type": "string"},
                               "description": "the corrected equations (LaTeX, document notation): the repair found, "
                                              "then the derivation's corrected claims"},
@@ -176,7 +176,8 @@ def claim_json(s: ClaimSummary, figure: str | None = None, results: Sequence[Cla
     symbols = info.symbols if info is not None else {}
     notes = info.fix_notes if info is not None else {}
     siblings = siblings_of(s, results)
-    fixes = ([s.repair.latex] if s.repair is not None and s.repair.latex else []) + [r.latex for r in siblings if r.latex]
+    fixes = [s.repair.latex] if s.repair is not None and s.repair.latex else []
+    fixes += [r.latex for r in siblings if r.latex]
     return {
         "id": s.id, "document": s.document, "name": s.name, "locator": s.locator, "equation": s.latex,
         "formula": s.formula_source, "of": s.of, "wrt": s.wrt, "kind": s.kind, "layout": s.layout,

@@ -234,7 +234,8 @@ def plain_message(text: str, symbols: Mapping[str, str] | None = None) -> str:
     text = re.sub(r"keeps axis (\d+)", lambda m: f"keeps index {int(m.group(1)) + 1}", text)
     text = re.sub(r"sum over axis (\d+)", lambda m: f"sum over index {int(m.group(1)) + 1}", text)
 
-    s = _DERIV.sub(lambda m: f"$\\partial {symbol(m.group(1), symbols)} / \\partial {symbol(m.group(2), symbols)}$", text)
+    s = _DERIV.sub(lambda m: f"$\\partial {symbol(m.group(1), symbols)} / "
+                             f"\\partial {symbol(m.group(2), symbols)}$", text)
     s = s.replace("`@`", "the matrix product").replace("`*`", "the elementwise product")
     s = re.sub(r"step '(\w+)' failed", lambda m: f"the step computing ${symbol(m.group(1), symbols)}$ failed", s)
     return s
