@@ -148,6 +148,12 @@ def test_wrong_claims_and_corrected_claims_link_both_ways(report_json):
     assert links >= 15
 
 
+def test_no_raw_library_error_text_anywhere():
+    text = REPORT_MD.read_text(encoding="utf-8")
+    for raw in ("gufunc", "Traceback", "Input operand", "could not be broadcast"):
+        assert raw not in text
+
+
 def test_legend_and_separate_expected_column():
     text = REPORT_MD.read_text(encoding="utf-8")
     assert "**How to read the tables.**" in text
@@ -208,6 +214,8 @@ def test_edit_words_render_fragments_as_math():
     assert "$" in edit_words("replace `A1` by relu'(Z1) = `(Z1 > 0)`")
     assert "`" not in edit_words("replace `A1` by relu'(Z1) = `(Z1 > 0)`")
     assert explanation(["name"], [words]).startswith("It uses $Z^{(3)}$ where $h$ belongs")
+    assert explanation(["operator"], ["swap the operands of the whole formula"]).startswith(
+        "The factors of a product are in the wrong order")
 
 
 class _E:

@@ -409,6 +409,11 @@ def explanation(kinds, words) -> str:
     reveals = []
     for k, w in zip(kinds, words):
         m = re.match(r"replace (\$.+?\$) by (.+?)$", w) if k in ("name", "activation") else None
-        reveals.append(f"it uses {m.group(1)} where {m.group(2)} belongs" if m else _REVEALS.get(k, k))
+        if m:
+            reveals.append(f"it uses {m.group(1)} where {m.group(2)} belongs")
+        elif k == "operator" and w.startswith("swap the operands"):
+            reveals.append("the factors of a product are in the wrong order")
+        else:
+            reveals.append(_REVEALS.get(k, k))
     what = "; ".join(dict.fromkeys(reveals))
     return f"{what[0].upper()}{what[1:]}: the formula is right once you {' and '.join(words)}."
