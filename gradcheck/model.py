@@ -27,8 +27,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
-import numpy as np
-
 DATA_KINDS = ("real", "one_hot", "binary", "positive", "probability")
 
 
@@ -187,6 +185,8 @@ def call_step(step: Step, values: Mapping[str, Any], where: str) -> Any:
     try:
         return step.fn(*[values[r] for r in step.reads])
     except ValueError as exc:
+        import numpy as np  # only on this error path: importing gradcheck must not load numpy
+
         shapes = ", ".join(str(np.shape(values[r])) for r in step.reads if np.ndim(values[r]))
         raise ModelError(f"{where}: step {step.name!r} failed: {plain_error(exc)}"
                          + (f" (its inputs have shapes {shapes})" if shapes else "")) from exc
