@@ -84,7 +84,7 @@ MODEL_ERRORS = [  # (edit of the file, words of the message)
     (lambda t: t.replace("c = 4\n", ""), ["data 'Y'", "uses dim 'c', which is not in [dims]", "add `c = <size>`"]),
     (lambda t: t.replace('"X @ W + b"', '"X @ W + b + P"'), ["step 'Z'", "'P', which is defined later", "move 'P'"]),
     (lambda t: t.replace('"X @ W + b"', '"X @ W + Z"'), ["step 'Z'", "uses itself"]),
-    (lambda t: t.replace('"X @ W + b"', '"X @ W + b.shape"'), ["step 'Z'", "line 1, column 9", "`.shape`"]),
+    (lambda t: t.replace('"X @ W + b"', '"X @ W + b.shap"'), ["step 'Z'", "line 1, column 9", "`.shap`", "did you mean shape"]),
     (lambda t: t.replace('loss = ', 'cost = '), ["[forward] has no step 'loss'"]),
     (lambda t: t.replace('kind = "one_hot"', 'kind = "onehot"'), ["kind 'onehot'", "did you mean 'one_hot'"]),
     (lambda t: t.replace("[params]", "[parms]"), ["unknown top-level key 'parms'", "did you mean 'params'"]),

@@ -16,6 +16,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from gradcheck import dimexpr
 from gradcheck.claim import KINDS, VERDICTS, Claim, Derivation
 from gradcheck.expr import Expression, ExpressionError, parse
 from gradcheck.model import DATA_KINDS, Data, Model, ModelError
@@ -126,9 +127,14 @@ class _Builder:
         out = []
         for s in shape:
             if isinstance(s, str):
-                if s not in dims:
-                    raise self.fail(f"{what}: shape {shape} uses dim {s!r}, which is not in [dims]"
-                                    f"{_suggest(s, dims)} (add `{s} = <size>` to [dims])")
+                try:
+                    used = dimexpr.names(s)
+                except dimexpr.DimError as exc:
+                    raise self.fail(f"{what}: {exc}") from None
+                for d in used:
+                    if d not in dims:
+                        raise self.fail(f"{what}: shape {shape} uses dim {d!r}, which is not in [dims]"
+                                        f"{_suggest(d, dims)} (add `{d} = <size>` to [dims])")
                 out.append(s)
             elif isinstance(s, int) and not isinstance(s, bool) and s >= 1:
                 out.append(s)
@@ -146,8 +152,8 @@ class _Builder:
             if not isinstance(spec, dict):
                 raise self.fail(f"{what}: write {{ shape = [...], kind = \"real\" }} or a shape list")
             for k in spec:
-                if k not in ("shape", "kind", "value"):
-                    raise self.fail(f"{what}: unknown key {k!r}{_suggest(k, ('shape', 'kind', 'value'))}")
+                if k not in ("shape", "kind", "value", "classes"):
+                    raise self.fail(f"{what}: unknown key {k!r}{_suggest(k, ('shape', 'kind', 'value', 'classes'))}")
             kind = spec.get("kind", "real")
             if kind not in DATA_KINDS:
                 raise self.fail(f"{what}: kind {kind!r} is not one of {', '.join(DATA_KINDS)}{_suggest(kind, DATA_KINDS)}")
@@ -168,7 +174,16 @@ class _Builder:
                 if value.shape != resolved:
                     raise self.fail(f"{what}: the literal value has shape {value.shape}, but the shape "
                                     f"{list(shape)} is {resolved}")
-            out[name] = Data(shape, kind=kind, value=value)
+            classes = spec.get("classes")
+            if kind == "labels" and value is None:
+                if classes is None:
+                    raise self.fail(f"{what}: labels need classes = \"C\" (the dim that counts the classes)")
+                if isinstance(classes, str):
+                    if classes not in dims:
+                        raise self.fail(f"{what}: classes {classes!r} is not in [dims]{_suggest(classes, dims)}")
+                elif isinstance(classes, bool) or not isinstance(classes, int) or classes < 1:
+                    raise self.fail(f"{what}: classes must be a dim name or a positive integer, got {classes!r}")
+            out[name] = Data(shape, kind=kind, value=value, classes=classes)
         return out
 
     def _params(self, dims) -> dict[str, tuple]:
