@@ -24,7 +24,7 @@ NUMPY_FUNCTIONS = {n: n for n in (
     "hstack", "vstack", "split", "repeat", "tile", "pad", "arange", "cumsum", "triu", "tril", "expand_dims",
     "broadcast_to", "squeeze", "ravel", "copy", "zeros_like", "ones_like", "argmax", "take", "shape", "size",
     "ndim", "matmul")}
-NUMPY_FUNCTIONS.update({"absolute": "abs", "amax": "max", "amin": "min", "true_divide": "divide"})
+NUMPY_FUNCTIONS.update({"array": "asarray", "asarray": "asarray", "absolute": "abs", "amax": "max", "amin": "min", "true_divide": "divide"})
 LINALG_FUNCTIONS = {"det": "det", "inv": "inv", "slogdet": "slogdet", "solve": "solve", "norm": "norm"}
 NUMPY_CONSTANTS = {"pi": 3.141592653589793, "e": 2.718281828459045}
 #: x.<name>(...) -> the function called with x first
@@ -201,8 +201,9 @@ class _Normalizer(ast.NodeTransformer):
     # ------------------------------------------------------------------ operators
     def visit_BinOp(self, node):
         if isinstance(node.op, ast.BitXor):
-            raise Problem(node, "`^` is bitwise xor in Python and numpy: use ** for powers, e.g. x**2",
-                          "the operator ^", column=self._column_of("^", node))
+            self.problems.append(Problem(node, "`^` is bitwise xor in Python and numpy: use ** for powers, e.g. x**2",
+                                         "the operator ^", column=self._column_of("^", node)))
+            node.op = ast.Pow()  # reported once, here, with the column of the `^`
         return self.generic_visit(node)
 
     def _column_of(self, op: str, node: ast.BinOp) -> int:

@@ -79,6 +79,15 @@ def dot(a, b):
     return a @ b
 
 
+def asarray(x):
+    """``np.array([...])``: numbers give a numpy array (integers stay integers, for indices); a list
+    of arrays is stacked on their backend."""
+    if isinstance(x, (list, tuple)) and any(hasattr(e, "shape") and not isinstance(e, np.ndarray) or
+                                            isinstance(e, np.ndarray) and e.dtype == object for e in x):
+        return ops.stack(list(x))
+    return x if hasattr(x, "shape") and not isinstance(x, (list, tuple)) else np.asarray(x)
+
+
 def matmul(a, b):
     return a @ b
 
@@ -385,7 +394,7 @@ def mask_array(value):
 
 #: name -> (function, keyword arguments it accepts); merged into :data:`gradcheck.expr.FUNCTIONS`
 FUNCTIONS = {
-    "dot": (dot, ()), "matmul": (matmul, ()), "multiply": (multiply, ()), "add": (add, ()), "subtract": (subtract, ()),
+    "asarray": (asarray, ()), "dot": (dot, ()), "matmul": (matmul, ()), "multiply": (multiply, ()), "add": (add, ()), "subtract": (subtract, ()),
     "divide": (divide, ()), "power": (power, ()), "square": (square, ()), "kron": (kron, ()),
     "trace": (trace, ()), "det": (det, ()), "inv": (inv, ()), "slogdet": (slogdet, ()), "logdet": (logdet, ()),
     "solve": (solve, ()), "norm": (norm, ("axis", "keepdims")), "std": (std, ("axis", "keepdims")),

@@ -19,12 +19,14 @@ import numpy as np
 from gradcheck import dimexpr
 from gradcheck.claim import KINDS, VERDICTS, Claim, Derivation
 from gradcheck.expr import Expression, ExpressionError, parse
+from gradcheck.homework import upstream
+from gradcheck.homework.code import Block, BlockErrors, BlockFormula, lower_forward, parse_block, unknown_names
 from gradcheck.model import DATA_KINDS, Data, Model, ModelError
 
-TOP_KEYS = ("title", "description", "dims", "constants", "data", "params", "forward", "claims", "objective",
-            "sense", "symbolic_dims", "param_scale")
+TOP_KEYS = ("title", "description", "dims", "constants", "data", "params", "forward", "backward", "claims",
+            "objective", "sense", "symbolic_dims", "param_scale")
 CLAIM_KEYS = ("name", "wrt", "of", "formula", "kind", "layout", "lr", "expect", "reason", "latex", "locator",
-              "expect_diagnosis", "convention")
+              "expect_diagnosis", "convention", "upstream")
 
 
 class HomeworkError(ModelError):
@@ -53,12 +55,14 @@ def loads(text: str, *, name: str = "<homework>") -> Derivation:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise HomeworkError(f"{name}: TOML syntax error: {exc} (fix the file at that line and column)") from None
-    return _Builder(doc, name).build()
+    return _Builder(doc, name, text).build()
 
 
 class _Builder:
-    def __init__(self, doc: Mapping[str, Any], file: str):
-        self.doc, self.file = doc, file
+    def __init__(self, doc: Mapping[str, Any], file: str, text: str = ""):
+        self.doc, self.file, self.text = doc, file, text
+        self.backward: Block | None = None
+        self.helpers: dict = {}
 
     def fail(self, msg: str) -> HomeworkError:
         return HomeworkError(f"{self.file}: {msg}")
@@ -88,15 +92,32 @@ class _Builder:
             if name in data:
                 raise self.fail(f"{name!r} is both [data] and [params]; rename one")
         objective = str(self.doc.get("objective", "loss"))
-        steps, exprs = self._steps(dims, constants, data, params, objective)
+        upstreams = self._upstreams()
+        only_upstream = bool(upstreams) and len(upstreams) == len(self.doc.get("claims", []))
+        if "code" in self.table("forward", required=True):
+            steps, exprs = self._code_steps(dims, constants, data, params, objective, only_upstream)
+        else:
+            steps, exprs = self._steps(dims, constants, data, params, objective, only_upstream)
         symbolic_dims = self.table("symbolic_dims") or None
-        try:
-            model = Model(title, dims, steps, data=data, params=params, constants=constants, objective=objective,
-                          sense=str(self.doc.get("sense", "minimise")), symbolic_dims=symbolic_dims,
-                          param_scale=float(self.doc.get("param_scale", 1.0)))
-        except ModelError as exc:
-            raise self.fail(str(exc)) from None
+
+        def make_model(steps, data, objective):
+            try:
+                return Model(title, dims, steps, data=data, params=params, constants=constants, objective=objective,
+                             sense=str(self.doc.get("sense", "minimise")), symbolic_dims=symbolic_dims,
+                             param_scale=float(self.doc.get("param_scale", 1.0)))
+            except ModelError as exc:
+                raise self.fail(str(exc)) from None
+
+        names = [n for n, _ in steps]
+        if upstreams:
+            first = make_model(steps, data, objective if objective in names else names[-1])
+            data, steps = self._add_upstreams(first, upstreams, data, steps)
+            if objective not in names:
+                objective = upstream.vjp_name(*next(iter(upstreams.items())))
+        model = make_model(steps, data, objective)
         self._trace(model, exprs)
+        if "backward" in self.doc:
+            self._backward(model)
         claims, uses = self._claims(model)
         return Derivation(id=Path(self.file).stem, title=title, source=Path(self.file).name, model=model,
                           claims=tuple(claims), description=str(self.doc.get("description", "")), uses={})
@@ -194,7 +215,92 @@ class _Builder:
             out[name] = self._shape(f"param {name!r}", shape, dims)
         return out
 
-    def _steps(self, dims, constants, data, params, objective):
+    # ------------------------------------------------------------------ code blocks and upstream claims
+    def _block_line(self, table: str) -> int:
+        """Lines before the first line of ``[table] code = '''...'''`` in the file (0 if not found)."""
+        lines = self.text.splitlines()
+        start = next((i for i, ln in enumerate(lines) if ln.strip().startswith(f"[{table}]")), None)
+        if start is None:
+            return 0
+        for i in range(start + 1, len(lines)):
+            stripped = lines[i].strip()
+            if stripped.startswith("code"):
+                rest = stripped.split("=", 1)[1].strip() if "=" in stripped else ""
+                return i + 1 if rest in ("'''", '"""') else i  # the string starts on the next line
+            if stripped.startswith("["):
+                break
+        return 0
+
+    def _parse_block(self, table: str) -> Block:
+        spec = self.table(table)
+        extra = [k for k in spec if k != "code"]
+        if extra:
+            raise self.fail(f"[{table}] with `code` takes no other keys (found {', '.join(extra)}); write every "
+                            "statement inside the code block")
+        if not isinstance(spec["code"], str):
+            raise self.fail(f"[{table}] code must be a string: code = '''...'''")
+        try:
+            return parse_block(spec["code"], where=f"{self.file}: [{table}] code", line_offset=self._block_line(table))
+        except BlockErrors as exc:
+            raise HomeworkError(str(exc)) from None
+
+    def _code_steps(self, dims, constants, data, params, objective, only_upstream):
+        block = self._parse_block("forward")
+        inputs = set(dims) | set(constants) | set(data) | set(params)
+        errors = unknown_names(block, inputs)
+        if errors:
+            raise HomeworkError("\n".join(map(str, errors)))
+        self.helpers = dict(block.helpers)
+        steps = lower_forward(block, inputs)
+        if objective not in [n for n, _ in steps] and not only_upstream:
+            raise self.fail(f"the [forward] code never assigns {objective!r}: end it with `{objective} = ...` "
+                            f"(a scalar){_suggest(objective, block.assigned)}")
+        return steps, {}
+
+    def _upstreams(self) -> dict[str, str]:
+        """upstream name -> the step it is the gradient of (one per name, from the claims)."""
+        out: dict[str, str] = {}
+        for spec in self.doc.get("claims", []) if isinstance(self.doc.get("claims"), list) else []:
+            if not isinstance(spec, dict) or "upstream" not in spec:
+                continue
+            u, of = spec.get("upstream"), spec.get("of")
+            if not isinstance(u, str) or not u.isidentifier():
+                raise self.fail(f"claim {spec.get('name')!r}: upstream must be a name, e.g. upstream = \"dout\"")
+            if not isinstance(of, str):
+                raise self.fail(f"claim {spec.get('name')!r}: an upstream claim needs `of`, the step whose gradient "
+                                f"{u!r} is (e.g. of = \"out\")")
+            if out.get(u, of) != of:
+                raise self.fail(f"upstream {u!r} is used for both {out[u]!r} and {of!r}; use one name per step "
+                                "(e.g. dout and dh)")
+            out[u] = of
+        return out
+
+    def _add_upstreams(self, model: Model, upstreams: Mapping[str, str], data, steps):
+        data, steps = dict(data), list(steps)
+        for u, of in upstreams.items():
+            if of not in [n for n, _ in steps]:
+                raise self.fail(f"upstream {u!r}: `of` {of!r} is not a step{_suggest(of, [n for n, _ in steps])}")
+            if u not in data:
+                if u in model.params or u in model.dims or u in model.constants or u in [n for n, _ in steps]:
+                    raise self.fail(f"upstream {u!r} is already a name of the model; rename it")
+                try:
+                    data[u] = Data(upstream.infer_shape(model, of))
+                except ModelError as exc:
+                    raise self.fail(f"upstream {u!r}: {exc}; declare it under [data] with the shape of {of!r}, e.g. "
+                                    f"{u} = {{ shape = [...] }}") from None
+            steps.append((upstream.vjp_name(u, of), upstream.vjp_step(u, of)))
+        return data, steps
+
+    def _backward(self, model: Model) -> None:
+        block = self._parse_block("backward")
+        vocabulary = set(model.names) | set(model.dims) | set(model.constants)
+        errors = unknown_names(block, vocabulary, self.helpers)
+        if errors:
+            raise HomeworkError("\n".join(map(str, errors)))
+        self.backward = block
+        self.backward_reads = tuple(n for n in block.loads() if n in vocabulary)
+
+    def _steps(self, dims, constants, data, params, objective, only_upstream=False):
         forward = self.table("forward", required=True)
         inputs = set(dims) | set(constants) | set(data) | set(params)
         order = list(forward)
@@ -223,7 +329,7 @@ class _Builder:
             known.add(name)
             steps.append((name, expr.as_function(expr.names)))
             exprs[name] = expr
-        if objective not in forward:
+        if objective not in forward and not only_upstream:
             raise self.fail(f"[forward] has no step {objective!r}: the last step should be `{objective} = \"...\"` "
                             f"(a scalar){_suggest(objective, forward)}")
         return steps, exprs
@@ -241,7 +347,7 @@ class _Builder:
         scope = traced(model.scope(values))
         with np.errstate(all="ignore"):
             for step in model.step_list:
-                where = f"step {step.name!r} ({exprs[step.name].source})"
+                where = f"step {step.name!r} ({exprs[step.name].source if step.name in exprs else step.fn!r})"
                 try:
                     scope[step.name] = step.fn(*[scope[r] for r in step.reads])
                 except ShapeClash as exc:
@@ -306,9 +412,10 @@ class _Builder:
         if expect is not None and expect not in VERDICTS:
             raise ModelError(f"expect {expect!r} is not one of {', '.join(VERDICTS)}{_suggest(expect, VERDICTS)}")
         expr = parse(spec["formula"], where=f"{self.file}: {where}")
+        block_names = set(self.backward.assigned) if self.backward else set()
         claim_uses = {}
         for r in expr.names:
-            if r in model_names:
+            if r in model_names or r in block_names:
                 continue
             if r in uses:
                 claim_uses[r] = uses[r]
@@ -319,7 +426,15 @@ class _Builder:
                                  f"earlier claims (move {r!r} above {name!r})")
             # otherwise: the engine reports the unknown name with suggestions
         of = spec.get("of")
-        return Claim(name, spec["wrt"], expr.as_function(expr.names), of=of, latex=str(spec.get("latex", "")),
+        if "upstream" in spec:
+            if kind != "gradient":
+                raise ModelError(f"an upstream claim is a vector-Jacobian product (the kind gradient), not {kind!r}")
+            of = upstream.vjp_name(spec["upstream"], of)
+        formula = expr.as_function(expr.names)
+        if block_names & set(expr.names):
+            reads = tuple(dict.fromkeys(self.backward_reads + tuple(n for n in expr.names if n not in block_names)))
+            formula = BlockFormula(self.backward, expr, reads, self.helpers)
+        return Claim(name, spec["wrt"], formula, of=of, latex=str(spec.get("latex", "")),
                      locator=str(spec.get("locator", f"{Path(self.file).name}, claim {i + 1}")), kind=kind,
                      layout=spec.get("layout", "numerator"), convention=str(spec.get("convention", "")),
                      expect=expect, reason=str(spec.get("reason", "")),
