@@ -347,7 +347,8 @@ class _Builder:
         scope = traced(model.scope(values))
         with np.errstate(all="ignore"):
             for step in model.step_list:
-                where = f"step {step.name!r} ({exprs[step.name].source if step.name in exprs else step.fn!r})"
+                shown = exprs[step.name].source if step.name in exprs else repr(step.fn)
+                where = f"step {step.name!r} ({shown})"
                 try:
                     scope[step.name] = step.fn(*[scope[r] for r in step.reads])
                 except ShapeClash as exc:
