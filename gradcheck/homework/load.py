@@ -93,7 +93,8 @@ class _Builder:
                 raise self.fail(f"{name!r} is both [data] and [params]; rename one")
         objective = str(self.doc.get("objective", "loss"))
         upstreams = self._upstreams()
-        only_upstream = bool(upstreams) and len(upstreams) == len(self.doc.get("claims", []))
+        raw_claims = self.doc.get("claims", [])
+        only_upstream = bool(upstreams) and all(isinstance(c, dict) and "upstream" in c for c in raw_claims)
         if "code" in self.table("forward", required=True):
             steps, exprs = self._code_steps(dims, constants, data, params, objective, only_upstream)
         else:
