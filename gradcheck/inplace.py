@@ -54,9 +54,20 @@ def _jax_last_wins(a, idx, v):
     return flat.at[lin].add(jnp.where(is_last, vals - flat[lin], 0)).reshape(a.shape)
 
 
+def _on_jax(a, idx, v=None) -> bool:
+    return _backend(a, v, *[p for p in _parts(idx) if hasattr(p, "dtype")]) == "jax"
+
+
+def get_at(a, idx):
+    """``a[idx]``, on JAX when the index is traced (a numpy array cannot be indexed by a tracer)."""
+    if _on_jax(a, idx) and not _backend(a) == "jax":
+        return _jnp().asarray(a)[idx]
+    return a[idx]
+
+
 def set_at(a, idx, v):
     """``a`` with ``a[idx] = v`` (numpy's semantics, last write wins), as a new array."""
-    if _backend(a, v) == "jax":
+    if _on_jax(a, idx, v):
         jnp = _jnp()
         a = jnp.asarray(a, dtype=jnp.result_type(a, v))
         if not _advanced(idx):
@@ -69,7 +80,7 @@ def set_at(a, idx, v):
 
 def add_at(a, idx, v):
     """``np.add.at(a, idx, v)`` as a new array: every repeated index accumulates."""
-    if _backend(a, v) == "jax":
+    if _on_jax(a, idx, v):
         jnp = _jnp()
         return jnp.asarray(a, dtype=jnp.result_type(a, v)).at[idx].add(v)
     out = _numpy_copy(a, v)

@@ -395,6 +395,8 @@ class _ScopeView(Mapping):
 
     def __getitem__(self, name):
         holder, value = self.env.find(name)
+        if isinstance(value, Failed):
+            raise value.error
         changed_by = self.runner.stale.get((id(holder), name))
         if changed_by is not None:
             raise ExpressionError(f"{name!r} was changed in place through {changed_by!r} (numpy shares the array "
@@ -458,7 +460,10 @@ class _Evaluator(_Interpreter):
 
 
 def _is_plain_number(v) -> bool:
-    if isinstance(v, (bool, int, float, np.integer, np.floating)):
+    """A number known without the data: Python numbers (dims, constants, loop indices, shapes), numpy
+    integers, SymPy numbers (dims and constants of the symbolic oracle). A numpy float is an entry of an
+    array (data-dependent), so it is not one."""
+    if isinstance(v, (bool, int, float, np.integer)) and not isinstance(v, np.floating):
         return True
     sympy_number = _is_sympy(v) and not isinstance(v, np.ndarray) and getattr(v, "is_number", False)
     return bool(sympy_number)
@@ -627,7 +632,7 @@ class Runner:
                 raise ExpressionError("x[mask] += v is supported for a scalar v; write x = x + where(mask, v, 0)",
                                       construct="mask write")
         else:
-            new = inplace.set_at(old, idx, op(old[idx], value))
+            new = inplace.set_at(old, idx, op(inplace.get_at(old, idx), value))
         self.write(name, new, env, old)
 
     def write(self, name: str, new, env: Env, old) -> None:
@@ -679,13 +684,34 @@ def _line(block: Block, stmt) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def run_block(block: Block, values: Mapping[str, Any], helpers: Mapping[str, ast.FunctionDef] | None = None) -> dict:
-    """Run the whole block on ``values`` (read-only); returns the names it bound at its top level."""
+class Failed:
+    """The value of a name whose statement failed: reading it raises that statement's error."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+
+def run_block(block: Block, values: Mapping[str, Any], helpers: Mapping[str, ast.FunctionDef] | None = None,
+              *, keep_going: bool = False) -> dict:
+    """Run the block on ``values`` (read-only); returns the names it bound at its top level.
+
+    With ``keep_going``, a failing top-level statement does not stop the block: the names it writes
+    become :class:`Failed` (reading them raises its error), so one wrong line of a backward pass does
+    not make the claims about the other lines unevaluable.
+    """
     env = Env({}, values)
     runner = Runner(block, values)
     for name, node in (helpers or {}).items():
         env.names[name] = Helper(node, env)
-    runner.run(block.module.body, env)
+    if not keep_going:
+        runner.run(block.module.body, env)
+        return env.names
+    for stmt in block.module.body:
+        try:
+            runner.run([stmt], env)
+        except Exception as exc:  # noqa: BLE001 - recorded for the names the statement writes
+            for name in written(stmt):
+                env.names[name] = Failed(exc)
     return env.names
 
 
@@ -773,7 +799,10 @@ class BlockFormula:
 
     def __call__(self, *args, **kwargs):
         bound = self.__signature__.bind(*args, **kwargs).arguments
-        assigned = run_block(self.block, bound, self.helpers)
+        assigned = run_block(self.block, bound, self.helpers, keep_going=True)
+        for name in self.expression.names:
+            if isinstance(assigned.get(name), Failed):
+                raise assigned[name].error
         scope = {**bound, **{k: v for k, v in assigned.items() if not isinstance(v, Helper)}}
         return self.expression.evaluate(scope)
 

@@ -294,7 +294,7 @@ class _Builder:
 
     def _backward(self, model: Model) -> None:
         block = self._parse_block("backward")
-        vocabulary = set(model.names) | set(model.dims) | set(model.constants)
+        vocabulary = {n for n in model.names if "__" not in n and "·" not in n} | set(model.dims) | set(model.constants)
         errors = unknown_names(block, vocabulary, self.helpers)
         if errors:
             raise HomeworkError("\n".join(map(str, errors)))
