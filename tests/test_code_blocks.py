@@ -368,3 +368,30 @@ def test_upstream_needs_of():
     with pytest.raises(HomeworkError, match="needs `of`"):
         loads(AFFINE.replace('of = "out"\nupstream = "dout"\nformula = "dx"', 'upstream = "dout"\nformula = "dx"'),
               name="affine.toml")
+
+
+# ---------------------------------------------------------------------- the pasted examples
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+PASTED = ["softmax_classifier_labels", "svm_vectorized", "two_layer_net_backward", "batchnorm_backward_dout",
+          "lstm_step_backward", "matrix_calculus_sheet"]
+
+
+@pytest.mark.parametrize("stem", PASTED)
+def test_pasted_example_is_numpy_code_with_wrong_lines(stem):
+    from gradcheck.homework import load
+
+    text = (ROOT / "examples" / f"{stem}.toml").read_text()
+    assert "code = '''" in text and "np." in text
+    d = load(ROOT / "examples" / f"{stem}.toml")
+    assert any(c.expect == "incorrect" and c.reason for c in d.claims)
+
+
+@pytest.mark.parametrize("stem", ["svm_vectorized", "batchnorm_backward_dout"])
+def test_pasted_example_matches_expectations_on_all_three_oracles(stem):
+    from gradcheck.homework import load
+
+    d = load(ROOT / "examples" / f"{stem}.toml")
+    for claim in d.claims:
+        r = check_claim(d, claim)
+        assert r.expected_ok, (claim.name, r.verdict, r.message, r.diagnosis)
+        assert all(v.status in ("pass", "fail", "shape") for v in r.oracles.values()), (claim.name, r.oracles)
