@@ -110,6 +110,9 @@ class _Normalizer(ast.NodeTransformer):
                 return ast.copy_location(ast.Constant(NUMPY_CONSTANTS[name]), node)
             numpy_function(path, node)  # raises the specific message for np.random etc.
             raise Problem(node, f"`{path}` is a function: call it, e.g. `{path}(x)`", path)
+        if node.attr.startswith("__"):
+            raise Problem(node, f"the attribute `.{node.attr}` is not allowed: dunder names are never allowed",
+                          f".{node.attr}")
         value = self.visit(node.value)
         if node.attr == "T":
             node.value = value

@@ -395,3 +395,39 @@ def test_pasted_example_matches_expectations_on_all_three_oracles(stem):
         r = check_claim(d, claim)
         assert r.expected_ok, (claim.name, r.verdict, r.message, r.diagnosis)
         assert all(v.status in ("pass", "fail", "shape") for v in r.oracles.values()), (claim.name, r.oracles)
+
+
+BAD_FILE = """[dims]
+N = 3
+D = 2
+[data]
+X = { shape = ["N", "D"] }
+[params]
+W = ["D", "D"]
+[forward]
+Z = "X.dot(W) ^ 2"
+A = "np.random.randn(N, D) * Z"
+loss = "np.sum(tanhh(A))"
+[backward]
+code = '''
+dZ = 2 * Z
+while True:
+    pass
+'''
+[[claims]]
+name = "dW"
+wrt = "W"
+formula = "X.T.dot(dZ) ^ 2"
+"""
+
+
+def test_every_problem_of_a_file_in_one_run_with_file_lines_and_columns():
+    with pytest.raises(HomeworkError) as info:
+        loads(BAD_FILE, name="bad.toml")
+    lines = str(info.value).splitlines()
+    assert len(lines) == 5, lines
+    assert lines[0].startswith("bad.toml: step 'Z': line 9, column 15:") and "use ** for powers" in lines[0]
+    assert "line 10, column 6" in lines[1] and "draw it as data" in lines[1]
+    assert "line 11, column 16" in lines[2] and "did you mean tanh" in lines[2]
+    assert "[backward] code: line 15, column 1" in lines[3] and "for i in range(n)" in lines[3]
+    assert "claim 'dW': line 21, column 24" in lines[4]

@@ -95,10 +95,13 @@ class _Builder:
         upstreams = self._upstreams()
         raw_claims = self.doc.get("claims", [])
         only_upstream = bool(upstreams) and all(isinstance(c, dict) and "upstream" in c for c in raw_claims)
-        if "code" in self.table("forward", required=True):
-            steps, exprs = self._code_steps(dims, constants, data, params, objective, only_upstream)
-        else:
-            steps, exprs = self._steps(dims, constants, data, params, objective, only_upstream)
+        try:
+            if "code" in self.table("forward", required=True):
+                steps, exprs = self._code_steps(dims, constants, data, params, objective, only_upstream)
+            else:
+                steps, exprs = self._steps(dims, constants, data, params, objective, only_upstream)
+        except HomeworkError as exc:  # report the other parts' problems in the same run
+            raise HomeworkError("\n".join([str(exc)] + self._syntax_problems())) from None
         symbolic_dims = self.table("symbolic_dims") or None
 
         def make_model(steps, data, objective):
@@ -245,6 +248,31 @@ class _Builder:
         except BlockErrors as exc:
             raise HomeworkError(str(exc)) from None
 
+    def _in_file(self, exc: ExpressionError, table: str, key: str, nth: int = 0) -> str:
+        """The error with the line and column in the FILE of a one-line string value ``key = "..."``."""
+        pos = _value_position(self.text, table, key, nth)
+        if pos is None or exc.line != 1 or exc.column is None:
+            return str(exc)
+        line, col = pos
+        return str(ExpressionError(exc.reason, where=exc.where, line=line, column=col + exc.column - 1,
+                                   construct=exc.construct))
+
+    def _syntax_problems(self) -> list[str]:
+        """Problems of the backward block and the claim formulas that need no model to find."""
+        out = []
+        if isinstance(self.doc.get("backward"), dict) and isinstance(self.doc["backward"].get("code"), str):
+            try:
+                self._parse_block("backward")
+            except HomeworkError as exc:
+                out.append(str(exc))
+        for i, spec in enumerate(self.doc.get("claims", []) if isinstance(self.doc.get("claims"), list) else []):
+            if isinstance(spec, dict) and isinstance(spec.get("formula"), str):
+                try:
+                    parse(spec["formula"], where=f"{self.file}: claim {spec.get('name', i + 1)!r}")
+                except ExpressionError as exc:
+                    out.append(self._in_file(exc, "[[claims]]", "formula", i))
+        return out
+
     def _code_steps(self, dims, constants, data, params, objective, only_upstream):
         block = self._parse_block("forward")
         inputs = set(dims) | set(constants) | set(data) | set(params)
@@ -306,30 +334,37 @@ class _Builder:
         inputs = set(dims) | set(constants) | set(data) | set(params)
         order = list(forward)
         known = set(inputs)
-        steps, exprs = [], {}
+        steps, exprs, problems = [], {}, []  # every step's problem is reported, not only the first
         for pos, (name, text) in enumerate(forward.items()):
             where = f"{self.file}: step {name!r}"
+            known.add(name)
             if name in inputs:
-                raise self.fail(f"step {name!r} redefines a dim, constant, data or param of the same name; rename it")
+                problems.append(f"{where}: redefines a dim, constant, data or param of the same name; rename it")
+                continue
             if not isinstance(text, str):
-                raise self.fail(f"step {name!r} must be an expression string, e.g. {name} = \"X @ W + b\"")
+                problems.append(f"{where}: must be an expression string, e.g. {name} = \"X @ W + b\"")
+                continue
             try:
                 expr = parse(text, where=where)
             except ExpressionError as exc:
-                raise HomeworkError(str(exc)) from None
+                problems.append(self._in_file(exc, "[forward]", name))
+                continue
             for r in expr.names:
-                if r in known:
+                if r in known - {name}:
                     continue
                 if r == name:
-                    raise HomeworkError(f"{where}: uses itself ({r!r}); a step may only use earlier steps, "
-                                        "data, params, dims and constants")
-                if r in order[pos + 1:]:
-                    raise HomeworkError(f"{where}: uses {r!r}, which is defined later; steps run in order, "
-                                        f"so move {r!r} above {name!r}")
-                raise HomeworkError(f"{where}: unknown name {r!r}{_suggest(r, known)}")
-            known.add(name)
+                    problems.append(f"{where}: uses itself ({r!r}); a step may only use earlier steps, "
+                                    "data, params, dims and constants")
+                elif r in order[pos + 1:]:
+                    problems.append(f"{where}: uses {r!r}, which is defined later; steps run in order, "
+                                    f"so move {r!r} above {name!r}")
+                else:
+                    problems.append(f"{where}: unknown name {r!r}{_suggest(r, (known | set(order)) - {name})}")
+                break
             steps.append((name, expr.as_function(expr.names)))
             exprs[name] = expr
+        if problems:
+            raise HomeworkError("\n".join(problems))
         if objective not in forward and not only_upstream:
             raise self.fail(f"[forward] has no step {objective!r}: the last step should be `{objective} = \"...\"` "
                             f"(a scalar){_suggest(objective, forward)}")
@@ -413,7 +448,10 @@ class _Builder:
         expect = spec.get("expect")
         if expect is not None and expect not in VERDICTS:
             raise ModelError(f"expect {expect!r} is not one of {', '.join(VERDICTS)}{_suggest(expect, VERDICTS)}")
-        expr = parse(spec["formula"], where=f"{self.file}: {where}")
+        try:
+            expr = parse(spec["formula"], where=f"{self.file}: {where}")
+        except ExpressionError as exc:
+            raise ModelError(self._in_file(exc, "[[claims]]", "formula", i)) from None
         block_names = set(self.backward.assigned) if self.backward else set()
         claim_uses = {}
         for r in expr.names:
@@ -442,6 +480,26 @@ class _Builder:
                      expect=expect, reason=str(spec.get("reason", "")),
                      expect_diagnosis=spec.get("expect_diagnosis"), uses=claim_uses, lr=spec.get("lr"),
                      source=expr.source)
+
+
+def _value_position(text: str, table: str, key: str, nth: int = 0) -> tuple[int, int] | None:
+    """(line, column) in the file of the first character inside the quotes of ``key = "..."`` in the
+    ``nth`` table headed ``table`` (``[forward]`` or ``[[claims]]``); None if not found."""
+    lines = text.splitlines()
+    headers = [i for i, ln in enumerate(lines) if ln.strip().startswith(table)]
+    if nth >= len(headers):
+        return None
+    for i in range(headers[nth] + 1, len(lines)):
+        stripped = lines[i].lstrip()
+        if stripped.startswith("["):
+            return None
+        head, sep, rest = lines[i].partition("=")
+        if sep and head.strip() == key:
+            offset = len(head) + 1 + (len(rest) - len(rest.lstrip()))
+            if rest.lstrip()[:1] in ("\"", "'") and rest.lstrip()[:3] not in ('"""', "'''"):
+                return i + 1, offset + 2
+            return None
+    return None
 
 
 class _Raiser:
