@@ -162,6 +162,12 @@ class _Normalizer(ast.NodeTransformer):
                       "e.g. exp(x) or np.exp(x)", f"call {ast.unparse(node.func)}")
 
     def _call(self, node, name, args, keywords):
+        if name in ("max", "min") and len(args) > 1:
+            other = {"max": "maximum", "min": "minimum"}[name]
+            raise Problem(node, f"{name}(x, {ast.unparse(args[1])}) with a second positional argument is ambiguous "
+                          f"(numpy reads it as an axis): write np.{other}(x, {ast.unparse(args[1])})"
+                          + (" or relu(x)" if name == "max" else "") + f" for the elementwise {name}imum, or "
+                          f"{name}(x, axis={ast.unparse(args[1])}) along an axis", f"{name} positional")
         new = ast.Call(ast.Name(name, ast.Load()), args, keywords)
         ast.copy_location(new.func, node.func)
         return ast.copy_location(new, node)

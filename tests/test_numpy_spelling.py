@@ -167,6 +167,9 @@ def test_numpy_spelling_is_rewritten_to_plain_names(text, plain):
     ("np.linalg.eig(A)", 1, "np.linalg offers"),
     ("np.tracee(A)", 1, "did you mean trace"),
     ("X.astype(bool)", 1, "astype(float)"),
+    ("np.max(Z1, 0)", 1, "np.maximum(x, 0) or relu(x)"),
+    ("Z1.max(0)", 1, "max(x, axis=0)"),
+    ("min(Z1, 0)", 1, "np.minimum(x, 0)"),
 ])
 def test_unsupported_numpy_says_what_to_write(text, column, words):
     with pytest.raises(ExpressionError) as info:
