@@ -431,3 +431,44 @@ def test_every_problem_of_a_file_in_one_run_with_file_lines_and_columns():
     assert "line 11, column 16" in lines[2] and "did you mean tanh" in lines[2]
     assert "[backward] code: line 15, column 1" in lines[3] and "for i in range(n)" in lines[3]
     assert "claim 'dW': line 21, column 24" in lines[4]
+
+
+WRITES = """
+[dims]
+N = 3
+D = 2
+[data]
+X = { shape = ["N", "D"] }
+[params]
+W = ["D", "D"]
+v = ["N"]
+[forward]
+code = '''
+def split_cols(A):
+    return A[:, :1], A[:, 1:]
+
+Z = X.dot(W)
+h = Z.copy()
+h[h < 0] = 0                 # relu as a mask write
+h[:, 0] += v                 # slice augmented assignment
+left, right = split_cols(h)
+right *= 2.0
+right /= 4.0
+loss = np.sum(left ** 2) + np.sum(right ** 3)
+'''
+[[claims]]
+name = "dZ"
+wrt = "Z"
+formula = "(Z > 0) * np.hstack((2 * left, 3 * right ** 2 * 0.5))"
+[[claims]]
+name = "dv"
+wrt = "v"
+formula = "2 * left[:, 0]"
+"""
+
+
+@pytest.mark.parametrize("name", ["dZ", "dv"])
+def test_forward_mask_slice_tuple_and_augmented_writes_on_every_oracle(name):
+    d = loads(WRITES, name="writes.toml")
+    r, s = statuses(d, name)
+    assert s == ALL, (r.verdict, r.message, {o: v.message for o, v in r.oracles.items()})
