@@ -60,7 +60,7 @@ def _on_jax(a, idx, v=None) -> bool:
 
 def get_at(a, idx):
     """``a[idx]``, on JAX when the index is traced (a numpy array cannot be indexed by a tracer)."""
-    if _on_jax(a, idx) and not _backend(a) == "jax":
+    if _on_jax(a, idx) and _backend(a) != "jax":
         return _jnp().asarray(a)[idx]
     return a[idx]
 

@@ -356,7 +356,7 @@ def test_upstream_claim_diagnoses(name, kind):
 
 def test_upstream_is_one_value_per_point_seen_by_block_and_formula():
     d = loads(AFFINE.replace('formula = "db"', 'formula = "np.sum(dout, axis=0)"'), name="affine.toml")
-    r, s = statuses(d, "db")
+    _, s = statuses(d, "db")
     assert s == ALL
     from gradcheck.points import draw_points
 

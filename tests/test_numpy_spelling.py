@@ -23,8 +23,8 @@ CASES = {
                               [("loss", "np.dot(W.ravel(), v) + np.sum(W.flatten() * v) + np.sum(W.reshape(-1) * v)")],
                               "W", "3 * v.reshape(D, C)", "3 * v.reshape(C, D).T"),
     "transpose_copy_astype_squeeze": ({"A": '["C", "D"]'}, {"W": '["D", "C"]'},
-                                      [("loss", "np.sum(np.squeeze(np.expand_dims(W.transpose().copy().astype(float),"
-                                                " 0), axis=0) * A)")], "W", "A.T", "A"),
+                                      [("loss", ("np.sum(np.squeeze(np.expand_dims(W.transpose().copy().astype(float),"
+                                                " 0), axis=0) * A)"))], "W", "A.T", "A"),
     "shape_len": ({"X": '["N", "D"]'}, {"W": '["D", "C"]'},
                   [("loss", "np.sum(W ** 2) / (len(X) * W.shape[1])")], "W", "2 * W / (N * C)", "2 * W / N"),
     "trace": ({"A": '["C", "D"]'}, {"W": '["D", "C"]'}, [("loss", "np.trace(A.dot(W))")], "W", "A.T", "A"),
@@ -85,12 +85,12 @@ CASES = {
     "index_arrays_0d_2d": ({"k": '{ shape = [], kind = "labels", classes = "V" }',
                             "J": '{ shape = ["N", 2], kind = "labels", classes = "V" }'}, {"W": '["V", "D"]'},
                            [("loss", "np.sum(W[J] ** 2) + np.sum(W[k] ** 3)")], "W",
-                           "2 * W * (np.arange(V)[:, None] == J.reshape(-1)[None, :]).sum(axis=1, keepdims=True)"
-                           " + 3 * W ** 2 * (np.arange(V) == k)[:, None]",
+                           ("2 * W * (np.arange(V)[:, None] == J.reshape(-1)[None, :]).sum(axis=1, keepdims=True)"
+                           " + 3 * W ** 2 * (np.arange(V) == k)[:, None]"),
                            "2 * W * (np.arange(V)[:, None] == J.reshape(-1)[None, :]).sum(axis=1, keepdims=True)"),
     "floordiv_mod": ({}, {"W": '["D", "C"]'}, [("loss", "np.sum(W[:, C // 2:] ** 2) + np.sum(W[:, :C % 3])")], "W",
-                     "np.hstack((np.zeros((D, C // 2)), 2 * W[:, C // 2:])) + "
-                     "np.hstack((np.ones((D, C % 3)), np.zeros((D, C - C % 3))))",
+                     ("np.hstack((np.zeros((D, C // 2)), 2 * W[:, C // 2:])) + "
+                     "np.hstack((np.ones((D, C % 3)), np.zeros((D, C - C % 3))))"),
                      "np.hstack((np.zeros((D, C // 2)), 2 * W[:, C // 2:]))"),
     "np_dot_multiply_reshape_N": ({"X": '["N", "D"]', "M": '["N", "C"]'}, {"W": '["D", "C"]'},
                                   [("loss", "np.sum(np.multiply(np.dot(X, W), M).reshape(N, -1))")], "W",

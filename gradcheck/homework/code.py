@@ -32,8 +32,17 @@ from typing import Any, Callable, Iterable, Mapping
 import numpy as np
 
 from gradcheck import inplace, numpy_names, numpy_ops
-from gradcheck.expr import (_BINOPS, FUNCTIONS, Expression, ExpressionError, _Interpreter, _is_jax, _is_sympy,
-                            _Validator, problem_error)
+from gradcheck.expr import (
+    _BINOPS,
+    FUNCTIONS,
+    Expression,
+    ExpressionError,
+    _Interpreter,
+    _is_jax,
+    _is_sympy,
+    _Validator,
+    problem_error,
+)
 from gradcheck.model import ModelError
 
 MAX_ITERATIONS = 100_000  # loop iterations per run of a block (unrolled); the issue asks for >= 10,000
@@ -361,7 +370,7 @@ class _Continue(Exception):
 class Env:
     """One scope: its own names, then the enclosing scope's (a helper's parent is where it was defined)."""
 
-    def __init__(self, names: dict, parent: "Env | Mapping | None"):
+    def __init__(self, names: dict, parent: Env | Mapping | None):
         self.names, self.parent = names, parent
 
     def find(self, name: str):
@@ -390,7 +399,7 @@ class Env:
 class _ScopeView(Mapping):
     """The mapping the expression interpreter reads: the scope chain, refusing stale names."""
 
-    def __init__(self, runner: "Runner", env: Env):
+    def __init__(self, runner: Runner, env: Env):
         self.runner, self.env = runner, env
 
     def __getitem__(self, name):
@@ -426,7 +435,7 @@ class Helper:
 
 
 class _Evaluator(_Interpreter):
-    def __init__(self, runner: "Runner", env: Env):
+    def __init__(self, runner: Runner, env: Env):
         super().__init__(_ScopeView(runner, env), runner.where, runner.symbolic)
         self.runner, self.env = runner, env
         self.masks = frozenset(runner.masks)
@@ -732,7 +741,7 @@ def run_block(block: Block, values: Mapping[str, Any], helpers: Mapping[str, ast
 class StatementStep:
     """One name written by one top-level statement: a pure step reading the names the statement uses."""
 
-    def __init__(self, run: "_StatementRun", output: str):
+    def __init__(self, run: _StatementRun, output: str):
         self.run, self.output = run, output
         self.__signature__ = inspect.Signature(
             [inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD) for p, _ in run.params])
