@@ -98,23 +98,35 @@ FUNCTIONS.update(numpy_ops.FUNCTIONS)  # numpy's names: dot, det, inv, trace, ar
 
 _BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
            ast.Pow: operator.pow, ast.MatMult: operator.matmul, ast.FloorDiv: operator.floordiv,
-           ast.Mod: operator.mod}
+           ast.Mod: operator.mod, ast.BitAnd: lambda a, b: _mask01(a) * _mask01(b),
+           ast.BitOr: lambda a, b: _mask01(a) + _mask01(b) - _mask01(a) * _mask01(b)}
+
+
+def _mask01(v):
+    """A 0/1 mask for ``& | ~`` (comparisons give 0/1 arrays); anything else is refused."""
+    if isinstance(v, (np.ndarray, float, int)) and not (isinstance(v, np.ndarray) and v.dtype == object):
+        r = np.real(np.asarray(v))
+        if not np.all((r == 0) | (r == 1)):
+            raise ValueError("& | ~ work on masks (comparisons such as x > 0); for numbers write *, maximum or 1 - m")
+    return v
 _BINOP_TEXT = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.MatMult: "@",
                ast.FloorDiv: "//", ast.Mod: "%"}
-_CMP = {ast.Gt: ">", ast.GtE: ">=", ast.Lt: "<", ast.LtE: "<=", ast.Eq: "=="}
+_CMP = {ast.Gt: ">", ast.GtE: ">=", ast.Lt: "<", ast.LtE: "<=", ast.Eq: "==", ast.NotEq: "!="}
 _EINSUM_RE = re.compile(r"^[A-Za-z ,.]*(->[A-Za-z .]*)?$")
 _MAX_INT_POWER = 64
 
 _CONSTRUCT = {
-    "Lambda": "a lambda", "ListComp": "a list comprehension", "SetComp": "a set comprehension",
-    "DictComp": "a dict comprehension", "GeneratorExp": "a generator expression", "IfExp": "a conditional "
+    "Lambda": "a lambda (define a helper with def in a code block)",
+    "ListComp": "a list comprehension (write it vectorized, or as a for loop in a code block)",
+    "SetComp": "a set comprehension", "DictComp": "a dict comprehension",
+    "GeneratorExp": "a generator expression (write it vectorized, e.g. sum(x, axis=0))", "IfExp": "a conditional "
     "expression (use where(cond, a, b))", "BoolOp": "`and`/`or` (use * for and, maximum for or)",
     "Dict": "a dict", "Set": "a set", "NamedExpr": "an assignment expression (:=)", "Await": "await",
     "Yield": "yield", "YieldFrom": "yield from", "JoinedStr": "an f-string", "Starred": "a starred argument",
     "LShift": "the operator <<",
     "RShift": "the operator >>", "BitOr": "the operator |", "BitXor": "the operator ^",
-    "BitAnd": "the operator & (use * on 0/1 comparisons)", "Not": "`not`", "Invert": "the operator ~",
-    "NotEq": "the comparison != ", "Is": "`is`", "IsNot": "`is not`", "In": "`in`", "NotIn": "`not in`",
+    "BitAnd": "the operator & (use * on 0/1 comparisons)", "Not": "`not` (write 1 - mask)", "Invert": "the operator ~",
+"Is": "`is` (write ==)", "IsNot": "`is not` (write !=)", "In": "`in`", "NotIn": "`not in`",
 }
 
 
@@ -259,12 +271,19 @@ class _Validator(ast.NodeVisitor):
             self.fail(node, f"the constant {v!r}", "only numbers are allowed")
 
     def visit_BinOp(self, node):
+        if isinstance(node.op, (ast.BitAnd, ast.BitOr)) and _is_mask(node, frozenset()):
+            self.visit(node.left)
+            self.visit(node.right)
+            return
         if type(node.op) not in _BINOPS:
             self.fail(node, _describe(node.op))
         self.visit(node.left)
         self.visit(node.right)
 
     def visit_UnaryOp(self, node):
+        if isinstance(node.op, ast.Invert) and (_is_mask(node.operand, frozenset()) or isinstance(node.operand, ast.Name)):
+            self.visit(node.operand)
+            return
         if not isinstance(node.op, (ast.USub, ast.UAdd)):
             self.fail(node, _describe(node.op))
         self.visit(node.operand)
@@ -272,7 +291,7 @@ class _Validator(ast.NodeVisitor):
     def visit_Compare(self, node):
         for op in node.ops:
             if type(op) not in _CMP:
-                self.fail(node, _describe(op).strip(), "use <, <=, >, >= or ==")
+                self.fail(node, _describe(op).strip(), "use <, <=, >, >=, == or !=")
         self.visit(node.left)
         for c in node.comparators:
             self.visit(c)
@@ -344,9 +363,13 @@ class _Validator(ast.NodeVisitor):
 
 # ---------------------------------------------------------------------- evaluation
 def _is_mask(node: ast.AST, masks) -> bool:
-    """An index that is a comparison (``x[h <= 0]``) or a name bound to one: a boolean mask."""
+    """A comparison (``h <= 0``), a name bound to one, or ``& | ~`` of those: a boolean mask."""
     if isinstance(node, ast.Compare):
         return True
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.BitAnd, ast.BitOr)):
+        return _is_mask(node.left, masks) and _is_mask(node.right, masks)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Invert):
+        return _is_mask(node.operand, masks)
     return isinstance(node, ast.Name) and node.id in masks
 
 
@@ -368,7 +391,7 @@ def compare(op: str, a, b):
         import jax.numpy as jnp
 
         ra, rb = jnp.real(a), jnp.real(b)
-        res = {">": ra > rb, ">=": ra >= rb, "<": ra < rb, "<=": ra <= rb, "==": ra == rb}[op]
+        res = {">": ra > rb, ">=": ra >= rb, "<": ra < rb, "<=": ra <= rb, "==": ra == rb, "!=": ra != rb}[op]
         return res.astype(jnp.result_type(float))
     if _is_sympy(a) or _is_sympy(b):
         a_, b_ = np.broadcast_arrays(np.asarray(a, dtype=object), np.asarray(b, dtype=object))
@@ -376,12 +399,13 @@ def compare(op: str, a, b):
         for idx in np.ndindex(a_.shape):
             d = a_[idx] - b_[idx]
             pos, neg = _sympy_sign(d)
-            out[idx] = 1 if {">": pos, ">=": not neg, "<": neg, "<=": not pos, "==": not pos and not neg}[op] else 0
+            out[idx] = 1 if {">": pos, ">=": not neg, "<": neg, "<=": not pos, "==": not pos and not neg,
+                             "!=": pos or neg}[op] else 0
         return out if out.ndim else out[()]
     ra, rb = np.real(np.asarray(a)), np.real(np.asarray(b))
     with np.errstate(invalid="ignore"):
         kinks.record(f"comparison {op}", ra - rb)
-        res = {">": ra > rb, ">=": ra >= rb, "<": ra < rb, "<=": ra <= rb, "==": ra == rb}[op]
+        res = {">": ra > rb, ">=": ra >= rb, "<": ra < rb, "<=": ra <= rb, "==": ra == rb, "!=": ra != rb}[op]
     return np.asarray(res, dtype=float)
 
 
@@ -428,6 +452,8 @@ class _Interpreter:
 
     def visit_UnaryOp(self, node):
         v = self.visit(node.operand)
+        if isinstance(node.op, ast.Invert):  # ~mask on a 0/1 comparison
+            return 1 - _mask01(v)
         return -v if isinstance(node.op, ast.USub) else +v
 
     def visit_Compare(self, node):

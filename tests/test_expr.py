@@ -68,7 +68,6 @@ FORBIDDEN = [  # text, (line, column), words of the message
     ("A if m else B", (1, 1), "conditional expression"),
     ("A and B", (1, 1), "and"),
     ("not A", (1, 1), "not"),
-    ("A != B", (1, 1), "!="),
     ("A is B", (1, 1), "is"),
     ("sum(A, out=B)", (1, 12), "keyword argument 'out'"),
     ("exp(A,\n  axis=1)", (2, 8), "keyword argument 'axis'"),

@@ -195,3 +195,17 @@ def test_labels_are_integers_in_range_and_show_two_classes():
     for _ in range(50):
         y = draw_labels(rng, (4,), 3)
         assert np.all(y == np.round(y)) and y.min() >= 0 and y.max() < 3 and len(set(y)) >= 2
+
+
+@pytest.mark.parametrize("text,want", [
+    ("A[(A > 0) & (A < 2)]", [1.0, 0.5]), ("A[~(A > 0)]", [-2.0]), ("(A != 1) * 1.0", [[0.0, 1.0], [1.0, 1.0]]),
+    ("A[(A > 2) | (A < -1)]", [-2.0, 3.0]),
+])
+def test_mask_operators(text, want):
+    A = np.array([[1.0, -2.0], [3.0, 0.5]])
+    np.testing.assert_array_equal(parse(text).evaluate({"A": A}), want)
+
+
+def test_mask_operators_refuse_numbers():
+    with pytest.raises(ValueError, match="work on masks"):
+        parse("A & A").evaluate({"A": np.array([2.0, 3.0])})
