@@ -528,7 +528,10 @@ class _Interpreter:
         if node.func.id == "einsum":
             args[0] = node.args[0].value  # the subscripts string, never converted
         try:
-            return fn(*args, **kwargs)
+            out = fn(*args, **kwargs)
+            if self.symbolic and isinstance(out, np.ndarray) and out.dtype.kind == "f":
+                out = numpy_ops.exact_array(out)  # ones(...), eye(n) among SymPy values: stay exact
+            return out
         except TypeError as exc:
             raise ExpressionError(f"{node.func.id}(...) was called wrongly: {exc}", where=self.where,
                                   line=node.lineno, column=node.col_offset + 1,

@@ -285,6 +285,18 @@ def ones_like(x):
     return np.ones(np.shape(x))
 
 
+def exact_array(arr: np.ndarray) -> np.ndarray:
+    """A float array as exact SymPy numbers (the decimal each float prints as: 0.5 -> 1/2, 1.0 -> 1),
+    so that ``zeros``/``ones``/``eye`` mixed with SymPy values keep every product exact."""
+    import sympy
+
+    out = np.empty(arr.shape, dtype=object)
+    for idx in np.ndindex(arr.shape):
+        f = float(arr[idx])
+        out[idx] = sympy.Integer(int(f)) if f.is_integer() else sympy.Rational(repr(f))
+    return out
+
+
 # --------------------------------------------------------------------------- indices and shapes
 def _real_floats(x) -> np.ndarray:
     """Numeric real values (SymPy entries evaluated at the symbols' current values)."""

@@ -472,3 +472,10 @@ def test_forward_mask_slice_tuple_and_augmented_writes_on_every_oracle(name):
     d = loads(WRITES, name="writes.toml")
     r, s = statuses(d, name)
     assert s == ALL, (r.verdict, r.message, {o: v.message for o, v in r.oracles.items()})
+
+
+def test_loop_bounds_from_shapes_len_and_arguments():
+    text = ("def f(n):\n    t = 0\n    for i in range(n):\n        t += i\n    return t\n"
+            "a = 0\nfor i in range(x.shape[0]):\n    a += 1\nb = 0\nfor j in range(1, len(x)):\n    b += 2\nc = f(4)\n")
+    out = _block(text, x=np.ones((3, 2)))
+    assert (out["a"], out["b"], out["c"]) == (3, 4, 6)

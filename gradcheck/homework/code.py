@@ -587,7 +587,7 @@ class Runner:
     # ------------------------------------------------------------------ binding and writing
     def bind_name(self, name: str, value, env: Env, value_node) -> None:
         if self.symbolic and isinstance(value, np.ndarray) and value.dtype.kind == "f":
-            value = _exact(value)  # np.zeros(...) filled with SymPy values: keep every product exact
+            value = numpy_ops.exact_array(value)  # np.zeros(...) filled with SymPy values: keep every product exact
         env.names[name] = value
         self.stale.pop((id(env.names), name), None)
         if value_node is not None and (isinstance(value_node, ast.Compare)
@@ -683,17 +683,6 @@ class Runner:
         finally:
             self.depth -= 1
         return None
-
-
-def _exact(arr: np.ndarray) -> np.ndarray:
-    """A float array as exact SymPy numbers (the decimal each float prints as: 0.5 -> 1/2, 1.0 -> 1)."""
-    import sympy
-
-    out = np.empty(arr.shape, dtype=object)
-    for idx in np.ndindex(arr.shape):
-        f = float(arr[idx])
-        out[idx] = sympy.Integer(int(f)) if f.is_integer() else sympy.Rational(repr(f))
-    return out
 
 
 def _is_mask_index(idx) -> bool:
