@@ -479,3 +479,12 @@ def test_loop_bounds_from_shapes_len_and_arguments():
             "a = 0\nfor i in range(x.shape[0]):\n    a += 1\nb = 0\nfor j in range(1, len(x)):\n    b += 2\nc = f(4)\n")
     out = _block(text, x=np.ones((3, 2)))
     assert (out["a"], out["b"], out["c"]) == (3, 4, 6)
+
+
+def test_repair_of_a_backward_block_name_is_found_and_confirmed():
+    from gradcheck.homework import load
+    from gradcheck.repair import find_repair
+
+    d = load(ROOT / "examples" / "batchnorm_backward_dout.toml")
+    out = find_repair(d, d.claim("dbeta_nosum"), oracles=("finite_difference",))
+    assert out.repair is not None and "sum(dbeta_nosum, axis=0)" in out.repair.text

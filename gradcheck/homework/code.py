@@ -817,5 +817,18 @@ class BlockFormula:
         scope = {**bound, **{k: v for k, v in assigned.items() if not isinstance(v, Helper)}}
         return self.expression.evaluate(scope)
 
+    def block_values(self, values: Mapping[str, Any]) -> dict:
+        """The names the backward block assigns, run on ``values`` (those whose statement failed left out)."""
+        assigned = run_block(self.block, {n: values[n] for n in self.names if n in values}, self.helpers,
+                             keep_going=True)
+        return {k: v for k, v in assigned.items() if not isinstance(v, (Helper, Failed))}
+
+    def with_expression(self, expression: Expression) -> "BlockFormula":
+        """The same block with another formula (a repair of this one)."""
+        block_names = set(self.block.assigned)
+        own = tuple(n for n in self.names if n in self.block.loads())
+        reads = tuple(dict.fromkeys(own + tuple(n for n in expression.names if n not in block_names)))
+        return BlockFormula(self.block, expression, reads, self.helpers)
+
     def __repr__(self):
         return f"<formula {self.expression.source!r} after the backward block>"
