@@ -488,3 +488,25 @@ def test_repair_of_a_backward_block_name_is_found_and_confirmed():
     d = load(ROOT / "examples" / "batchnorm_backward_dout.toml")
     out = find_repair(d, d.claim("dbeta_nosum"), oracles=("finite_difference",))
     assert out.repair is not None and "sum(dbeta_nosum, axis=0)" in out.repair.text
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(1, 6), idx=st.lists(st.integers(0, 5), min_size=1, max_size=8), seed=st.integers(0, 1000))
+def test_in_place_updates_match_numpy_on_jax_for_any_repeated_indices(n, idx, seed):
+    import jax.numpy as jnp
+
+    idx = np.array([i % n for i in idx])
+    rng = np.random.default_rng(seed)
+    a, v = rng.standard_normal(n), rng.standard_normal(idx.size)
+    want_set, want_acc = a.copy(), a.copy()
+    want_set[idx] += v
+    np.add.at(want_acc, idx, v)
+    for backend_a, backend_idx, backend_v in ((a, idx, v), (jnp.asarray(a), jnp.asarray(idx), jnp.asarray(v))):
+        got_set = set_at(backend_a, backend_idx, backend_a[backend_idx] + backend_v)
+        got_acc = add_at(backend_a, backend_idx, backend_v)
+        np.testing.assert_allclose(np.asarray(got_set), want_set, rtol=0, atol=1e-15)
+        np.testing.assert_allclose(np.asarray(got_acc), want_acc, rtol=0, atol=1e-12)
