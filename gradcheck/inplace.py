@@ -10,8 +10,8 @@ a NEW array and never changes ``a``:
 * JAX: ``.at[idx]``. With repeated integer indices numpy's assignment keeps the LAST write
   (``a[[0, 0]] += 1`` adds 1 once) while ``np.add.at`` accumulates (adds 2). JAX's ``.at[].set``
   leaves the winner of repeated indices unspecified, so :func:`set_at` computes which update is the
-  last one for each entry (a stable sort of the flat indices, which works on traced indices) and adds
-  only ``v_last - a`` there: exactly numpy's result.
+  last one for each entry (a stable sort of the flat indices, which works on traced indices) and
+  drops the earlier writes: exactly numpy's result.
 """
 
 from __future__ import annotations
@@ -50,8 +50,8 @@ def _jax_last_wins(a, idx, v):
     ordered = lin[order]
     last_sorted = jnp.concatenate([ordered[1:] != ordered[:-1], jnp.array([True])])
     is_last = jnp.zeros(lin.shape, bool).at[order].set(last_sorted)
-    flat = a.reshape(-1)
-    return flat.at[lin].add(jnp.where(is_last, vals - flat[lin], 0)).reshape(a.shape)
+    target = jnp.where(is_last, lin, a.size)  # every earlier write goes out of bounds and is dropped
+    return a.reshape(-1).at[target].set(vals, mode="drop").reshape(a.shape)
 
 
 def _on_jax(a, idx, v=None) -> bool:
