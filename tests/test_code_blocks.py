@@ -513,3 +513,31 @@ def test_in_place_updates_match_numpy_on_jax_for_any_repeated_indices(n, idx, se
         got_acc = add_at(backend_a, backend_idx, backend_v)
         np.testing.assert_array_equal(np.asarray(got_set), want_set)  # the same writes: exactly equal
         np.testing.assert_allclose(np.asarray(got_acc), want_acc, rtol=0, atol=1e-12)
+
+
+def test_forward_may_rebind_dims_and_inputs_and_write_twice_on_a_line():
+    text = """
+[dims]
+N = 3
+D = 2
+[data]
+X = { shape = ["N", "D"] }
+[params]
+W = ["D", "D"]
+[forward]
+code = '''
+N = X.shape[0]
+X = X.reshape(N, -1) * 1.0
+a = X.dot(W); a = a * 2
+loss = np.sum(a ** 2) / N
+'''
+[[claims]]
+name = "dW"
+wrt = "W"
+formula = "X.T.dot(2 * a) * 2 / N"
+"""
+    d = loads(text, name="rebind.toml")
+    names = [s.name for s in d.model.step_list]
+    assert names == ["N__11", "X__12", "a__13", "a", "loss"], names
+    r = check_claim(d, d.claim("dW"), oracles=("finite_difference", "autodiff"))
+    assert r.verdict == "correct", r.message

@@ -781,7 +781,7 @@ def lower_forward(block: Block, inputs: Iterable[str]) -> list[tuple[str, Callab
     writes = [written(s) for s in body]
     last = {n: i for i, ws in enumerate(writes) for n in ws}
     current = {n: n for n in inputs}
-    steps = []
+    steps, used = [], set(inputs)
     for i, stmt in enumerate(body):
         reads = [n for n in statement_reads(stmt, block.helpers) if n in current]
         reads += [w for w in writes[i] if w in current and w not in reads]  # an unexecuted branch keeps it
@@ -789,9 +789,13 @@ def lower_forward(block: Block, inputs: Iterable[str]) -> list[tuple[str, Callab
         run = _StatementRun(block, stmt, params, block.helpers)
         for w in writes[i]:
             version = w if (last[w] == i and w not in inputs) else f"{w}__{stmt.lineno + block.line_offset}"
+            k = 1
+            while version in used:  # two statements on one line (a; b)
+                k += 1
+                version = f"{w}__{stmt.lineno + block.line_offset}_{k}"
+            used.add(version)
             steps.append((version, StatementStep(run, w)))
-        for w in writes[i]:
-            current[w] = w if (last[w] == i and w not in inputs) else f"{w}__{stmt.lineno + block.line_offset}"
+            current[w] = version
     return steps
 
 
