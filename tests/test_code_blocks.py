@@ -541,3 +541,34 @@ formula = "X.T.dot(2 * a) * 2 / N"
     assert names == ["N__11", "X__12", "a__13", "a", "loss"], names
     r = check_claim(d, d.claim("dW"), oracles=("finite_difference", "autodiff"))
     assert r.verdict == "correct", r.message
+
+
+ALIASED = """
+[dims]
+N = 3
+[params]
+w = ["N"]
+[forward]
+code = '''
+z = w * 2
+h = z
+h[h < 0] = 0
+loss = np.sum(h * z)
+'''
+[[claims]]
+name = "dw"
+wrt = "w"
+formula = "4 * w"
+"""
+
+
+@pytest.mark.parametrize("alias,refused", [("z", True), ("z.T", True), ("z[:]", True), ("z.reshape(-1)", True),
+                                           ("z.copy()", False), ("z * 1", False)])
+def test_forward_aliasing_follows_numpy_or_is_refused(alias, refused):
+    text = ALIASED.replace("h = z\n", f"h = {alias}\n")
+    if refused:
+        with pytest.raises(HomeworkError, match=r"'z' was changed in place through 'h'.*h = z.copy\(\)"):
+            loads(text, name="alias.toml")
+    else:
+        d = loads(text, name="alias.toml")
+        assert check_claim(d, d.claim("dw"), oracles=("finite_difference",)).verdict == "incorrect"  # relu'd h

@@ -280,7 +280,10 @@ class _Builder:
         if errors:
             raise HomeworkError("\n".join(map(str, errors)))
         self.helpers = dict(block.helpers)
-        steps = lower_forward(block, inputs)
+        try:
+            steps = lower_forward(block, inputs)
+        except BlockErrors as exc:
+            raise HomeworkError(str(exc)) from None
         if objective not in [n for n, _ in steps] and not only_upstream:
             raise self.fail(f"the [forward] code never assigns {objective!r}: end it with `{objective} = ...` "
                             f"(a scalar){_suggest(objective, block.assigned)}")
