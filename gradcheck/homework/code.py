@@ -374,11 +374,11 @@ class Env:
         self.names, self.parent = names, parent
 
     def find(self, name: str):
-        """(the scope that holds ``name``, its value); KeyError if none does."""
+        """(the mapping that holds ``name``, its value); KeyError if none does."""
         env = self
         while isinstance(env, Env):
             if name in env.names:
-                return env, env.names[name]
+                return env.names, env.names[name]
             env = env.parent
         if env is not None and name in env:
             return env, env[name]
@@ -651,7 +651,7 @@ class Runner:
         if isinstance(old, np.ndarray):
             for scope in env.chain():
                 for other, v in scope.items():
-                    if other != name and isinstance(v, np.ndarray) and v.size and np.may_share_memory(v, old):
+                    if other != name and isinstance(v, np.ndarray) and v.size and _shares(v, old):
                         self.stale[(id(scope), other)] = name
         self.bind_name(name, new, env, None)
 
@@ -683,6 +683,16 @@ class Runner:
         finally:
             self.depth -= 1
         return None
+
+
+def _shares(a: np.ndarray, b: np.ndarray) -> bool:
+    """Do two arrays share an element in memory (numpy views)? Exact when numpy can decide quickly."""
+    if not np.may_share_memory(a, b):
+        return False
+    try:
+        return bool(np.shares_memory(a, b, max_work=100_000))
+    except np.exceptions.TooHardError:
+        return True
 
 
 def _is_mask_index(idx) -> bool:
@@ -769,82 +779,17 @@ class _StatementRun:
         return env.names
 
 
-_VIEWS = {"reshape", "ravel", "transpose", "squeeze", "expand_dims", "broadcast_to"}
-
-
-def _view_of(node) -> str | None:
-    """The name whose memory ``node`` shares in numpy (``b``, ``b.T``, ``b[:, 0]``, ``b.reshape(...)``)."""
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute) and node.attr == "T":
-        return _view_of(node.value)
-    if isinstance(node, ast.Subscript):
-        parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
-        basic = all(isinstance(p, ast.Slice) or isinstance(p, ast.Constant) for p in parts)
-        return _view_of(node.value) if basic else None
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _VIEWS and node.args:
-        return _view_of(node.args[0])
-    return None
-
-
-def _in_place_targets(stmt) -> list[str]:
-    """Names whose array a statement changes in place (subscript writes, augmented assignment, add.at)."""
-    out = []
-    for s in ast.walk(stmt):
-        if isinstance(s, ast.Assign):
-            out += [t.value.id for t in s.targets if isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name)]
-        elif isinstance(s, ast.AugAssign):
-            t = s.target
-            out += [t.value.id] if isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name) else \
-                [t.id] if isinstance(t, ast.Name) else []
-        elif isinstance(s, ast.Call) and isinstance(s.func, ast.Name) and s.func.id == "add_at" and s.args \
-                and isinstance(s.args[0], ast.Name):
-            out.append(s.args[0].id)
-    return out
-
-
-def alias_problems(block: Block, body: list) -> list[ExpressionError]:
-    """numpy's aliasing across top-level statements of a forward block: after ``h = Z`` (or a view
-    such as ``Z.T``, ``Z[:, 0]``) an in-place write to ``h`` changes ``Z`` too; reading ``Z`` later
-    would differ from numpy, so it is reported (write ``h = Z.copy()``)."""
-    shares: dict[str, set[str]] = {}
-    changed: dict[str, str] = {}
-    errors = []
-    for stmt in body:
-        for name in statement_reads(stmt, block.helpers):
-            if name in changed:
-                node = next(n for n in ast.walk(stmt) if isinstance(n, ast.Name) and n.id == name)
-                errors.append(block.error(f"{name!r} was changed in place through {changed[name]!r} (numpy shares the "
-                                          f"array between them); write `{changed[name]} = {name}.copy()` where "
-                                          f"{changed[name]!r} is made", node.lineno, node.col_offset + 1, name))
-                changed.pop(name)
-        for target in _in_place_targets(stmt):
-            for other in shares.get(target, set()):
-                changed[other] = target
-        for w in written(stmt):
-            if isinstance(stmt, ast.Assign) and w in [t.id for t in stmt.targets if isinstance(t, ast.Name)]:
-                for group in shares.values():
-                    group.discard(w)
-                root = _view_of(stmt.value)
-                shares[w] = ({root} | shares.get(root, set())) - {w} if root else set()
-                if root:
-                    shares.setdefault(root, set()).add(w)
-                changed.pop(w, None)
-    return errors
-
-
 def lower_forward(block: Block, inputs: Iterable[str]) -> list[tuple[str, Callable]]:
     """The forward block as ``(step name, function)`` pairs: SSA over top-level statements.
 
     A name written by a later top-level statement, or that is an input (data, param, dim, constant),
     gets versioned step names ``name__<line>``; the last write of any other name is the step ``name``.
+    Steps do not share arrays, so numpy's aliasing across statements (``h = z`` then ``h[...] = 0``
+    also changes ``z``) is checked by running the whole block once (:func:`check_aliasing`).
     """
     inputs = set(inputs)
     body = [s for s in block.module.body if not isinstance(s, (ast.FunctionDef, ast.Pass))
             and not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
-    problems = alias_problems(block, body)
-    if problems:
-        raise BlockErrors(problems)
     writes = [written(s) for s in body]
     last = {n: i for i, ws in enumerate(writes) for n in ws}
     current = {n: n for n in inputs}
@@ -864,6 +809,12 @@ def lower_forward(block: Block, inputs: Iterable[str]) -> list[tuple[str, Callab
             steps.append((version, StatementStep(run, w)))
             current[w] = version
     return steps
+
+
+def check_aliasing(block: Block, values: Mapping[str, Any]) -> None:
+    """Run the forward block as one program: a name read after its array was changed in place through
+    another name (numpy's aliasing, which separate steps would not follow) raises the runner's error."""
+    run_block(block, values)
 
 
 # ---------------------------------------------------------------------- the backward block for claims

@@ -20,7 +20,8 @@ from gradcheck import dimexpr
 from gradcheck.claim import KINDS, VERDICTS, Claim, Derivation
 from gradcheck.expr import Expression, ExpressionError, parse
 from gradcheck.homework import upstream
-from gradcheck.homework.code import Block, BlockErrors, BlockFormula, lower_forward, parse_block, unknown_names
+from gradcheck.homework.code import (Block, BlockErrors, BlockFormula, check_aliasing, lower_forward, parse_block,
+                                     unknown_names)
 from gradcheck.model import DATA_KINDS, Data, Model, ModelError
 
 TOP_KEYS = ("title", "description", "dims", "constants", "data", "params", "forward", "backward", "claims",
@@ -120,6 +121,8 @@ class _Builder:
                 objective = upstream.vjp_name(*next(iter(upstreams.items())))
         model = make_model(steps, data, objective)
         self._trace(model, exprs)
+        if getattr(self, "forward_block", None) is not None:
+            self._check_aliasing(model)
         if "backward" in self.doc:
             self._backward(model)
         claims, uses = self._claims(model)
@@ -280,14 +283,23 @@ class _Builder:
         if errors:
             raise HomeworkError("\n".join(map(str, errors)))
         self.helpers = dict(block.helpers)
-        try:
-            steps = lower_forward(block, inputs)
-        except BlockErrors as exc:
-            raise HomeworkError(str(exc)) from None
+        self.forward_block = block
+        steps = lower_forward(block, inputs)
         if objective not in [n for n, _ in steps] and not only_upstream:
             raise self.fail(f"the [forward] code never assigns {objective!r}: end it with `{objective} = ...` "
                             f"(a scalar){_suggest(objective, block.assigned)}")
         return steps, {}
+
+    def _check_aliasing(self, model: Model) -> None:
+        from gradcheck.oracles.common import traced
+        from gradcheck.points import _candidate
+
+        values = traced(model.scope(_candidate(model, np.random.default_rng(0), model.dims)))
+        try:
+            with np.errstate(all="ignore"):
+                check_aliasing(self.forward_block, values)
+        except ExpressionError as exc:
+            raise HomeworkError(str(exc)) from None
 
     def _upstreams(self) -> dict[str, str]:
         """upstream name -> the step it is the gradient of (one per name, from the claims)."""
