@@ -572,3 +572,11 @@ def test_forward_aliasing_follows_numpy_or_is_refused(alias, refused):
     else:
         d = loads(text, name="alias.toml")
         assert check_claim(d, d.claim("dw"), oracles=("finite_difference",)).verdict == "incorrect"  # relu'd h
+
+
+def test_sizes_computed_in_the_forward_block_stay_integers_for_the_backward_block():
+    text = TWO_LAYER.replace("h = np.maximum(0, X.dot(W1))", "num_train = X.shape[0]\nh = np.maximum(0, X.dot(W1))").replace(
+        "dscores /= N\n", "if num_train > 1:\n    dscores /= num_train\nfor i in range(num_train):\n    pass\n")
+    d = loads(text, name="two_layer.toml")
+    r, s = statuses(d, "dW2")
+    assert s == ALL, (r.message, {o: v.message for o, v in r.oracles.items()})

@@ -474,6 +474,8 @@ def _is_plain_number(v) -> bool:
     array (data-dependent), so it is not one."""
     if isinstance(v, (bool, int, float, np.integer)) and not isinstance(v, np.floating):
         return True
+    if isinstance(v, np.ndarray) and v.ndim == 0 and v.dtype.kind in "iub":  # a size, as a 0-d integer array
+        return True
     sympy_number = _is_sympy(v) and not isinstance(v, np.ndarray) and getattr(v, "is_number", False)
     return bool(sympy_number)
 
