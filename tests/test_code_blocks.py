@@ -5,7 +5,8 @@ import pytest
 
 from gradcheck.check import check_claim
 from gradcheck.homework import HomeworkError, loads
-from gradcheck.homework.code import MAX_ITERATIONS, BlockErrors, parse_block, run_block
+from gradcheck.homework.code import BlockErrors, parse_block
+from gradcheck.homework.runner import MAX_ITERATIONS, run_block
 from gradcheck.inplace import add_at, set_at
 
 ALL = {"finite_difference": "pass", "symbolic": "pass", "autodiff": "pass"}

@@ -20,8 +20,8 @@ from gradcheck import dimexpr
 from gradcheck.claim import KINDS, VERDICTS, Claim, Derivation
 from gradcheck.expr import Expression, ExpressionError, parse
 from gradcheck.homework import upstream
-from gradcheck.homework.code import (Block, BlockErrors, BlockFormula, check_aliasing, lower_forward, parse_block,
-                                     unknown_names)
+from gradcheck.homework.code import Block, BlockErrors, parse_block, unknown_names
+from gradcheck.homework.lowering import BlockFormula, check_aliasing, lower_forward
 from gradcheck.model import DATA_KINDS, Data, Model, ModelError
 
 TOP_KEYS = ("title", "description", "dims", "constants", "data", "params", "forward", "backward", "claims",
