@@ -581,3 +581,8 @@ def test_sizes_computed_in_the_forward_block_stay_integers_for_the_backward_bloc
     d = loads(text, name="two_layer.toml")
     r, s = statuses(d, "dW2")
     assert s == ALL, (r.message, {o: v.message for o, v in r.oracles.items()})
+
+
+def test_scalar_rebinding_is_not_aliasing():
+    out = _block("data_loss = np.sum(x)\nloss = data_loss\nloss += 1\nc = data_loss + 0\n", x=np.ones(3))
+    assert out["loss"] == 4 and out["c"] == 3
