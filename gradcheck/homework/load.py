@@ -25,7 +25,7 @@ from gradcheck.homework.lowering import BlockFormula, check_aliasing, lower_forw
 from gradcheck.model import DATA_KINDS, Data, Model, ModelError
 
 TOP_KEYS = ("title", "description", "dims", "constants", "data", "params", "forward", "backward", "claims",
-            "objective", "sense", "symbolic_dims", "param_scale")
+            "objective", "sense", "symbolic_dims", "param_scale", "check")  # [check]: settings, see gradcheck.tolerances
 CLAIM_KEYS = ("name", "wrt", "of", "formula", "kind", "layout", "lr", "expect", "reason", "latex", "locator",
               "expect_diagnosis", "convention", "upstream")
 
