@@ -138,8 +138,10 @@ class Model:
             raise ModelError(f"{self.name}: sense must be 'minimise' or 'maximise'")
         for shape in [d.shape for d in self.data.values()] + list(self.params.values()):
             for s in shape:
+                if not isinstance(s, str) or s in self.dims:  # a dim's own name may be any string
+                    continue
                 try:
-                    used = dimexpr.names(s) if isinstance(s, str) else ()
+                    used = dimexpr.names(s)
                 except dimexpr.DimError as exc:
                     raise ModelError(f"{self.name}: {exc}") from None
                 for d in used:
