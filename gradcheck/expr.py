@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
-from gradcheck import kinks, ops
+from gradcheck import kinks, numpy_names, numpy_ops, ops
 from gradcheck.model import ModelError
 
 
@@ -94,24 +94,39 @@ FUNCTIONS: dict[str, tuple[Callable, tuple[str, ...]]] = {
     "stack": (ops.stack, ("axis",)), "concatenate": (ops.concatenate, ("axis",)), "einsum": (ops.einsum, ()),
     "sign": (ops.sign_of_real, ()), "identity": (ops.identity, ()),
 }
+FUNCTIONS.update(numpy_ops.FUNCTIONS)  # numpy's names: dot, det, inv, trace, arange, argmax, ...
 
 _BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-           ast.Pow: operator.pow, ast.MatMult: operator.matmul}
-_BINOP_TEXT = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.MatMult: "@"}
-_CMP = {ast.Gt: ">", ast.GtE: ">=", ast.Lt: "<", ast.LtE: "<=", ast.Eq: "=="}
+           ast.Pow: operator.pow, ast.MatMult: operator.matmul, ast.FloorDiv: operator.floordiv,
+           ast.Mod: operator.mod, ast.BitAnd: lambda a, b: _mask01(a) * _mask01(b),
+           ast.BitOr: lambda a, b: _mask01(a) + _mask01(b) - _mask01(a) * _mask01(b)}
+
+
+def _mask01(v):
+    """A 0/1 mask for ``& | ~`` (comparisons give 0/1 arrays); anything else is refused."""
+    if isinstance(v, (np.ndarray, float, int)) and not (isinstance(v, np.ndarray) and v.dtype == object):
+        r = np.real(np.asarray(v))
+        if not np.all((r == 0) | (r == 1)):
+            raise ValueError("& | ~ work on masks (comparisons such as x > 0); for numbers write *, maximum or 1 - m")
+    return v
+_BINOP_TEXT = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.MatMult: "@",
+               ast.FloorDiv: "//", ast.Mod: "%"}
+_CMP = {ast.Gt: ">", ast.GtE: ">=", ast.Lt: "<", ast.LtE: "<=", ast.Eq: "==", ast.NotEq: "!="}
 _EINSUM_RE = re.compile(r"^[A-Za-z ,.]*(->[A-Za-z .]*)?$")
 _MAX_INT_POWER = 64
 
 _CONSTRUCT = {
-    "Lambda": "a lambda", "ListComp": "a list comprehension", "SetComp": "a set comprehension",
-    "DictComp": "a dict comprehension", "GeneratorExp": "a generator expression", "IfExp": "a conditional "
+    "Lambda": "a lambda (define a helper with def in a code block)",
+    "ListComp": "a list comprehension (write it vectorized, or as a for loop in a code block)",
+    "SetComp": "a set comprehension", "DictComp": "a dict comprehension",
+    "GeneratorExp": "a generator expression (write it vectorized, e.g. sum(x, axis=0))", "IfExp": "a conditional "
     "expression (use where(cond, a, b))", "BoolOp": "`and`/`or` (use * for and, maximum for or)",
     "Dict": "a dict", "Set": "a set", "NamedExpr": "an assignment expression (:=)", "Await": "await",
     "Yield": "yield", "YieldFrom": "yield from", "JoinedStr": "an f-string", "Starred": "a starred argument",
-    "FloorDiv": "the operator //", "Mod": "the operator %", "LShift": "the operator <<",
+    "LShift": "the operator <<",
     "RShift": "the operator >>", "BitOr": "the operator |", "BitXor": "the operator ^",
-    "BitAnd": "the operator & (use * on 0/1 comparisons)", "Not": "`not`", "Invert": "the operator ~",
-    "NotEq": "the comparison != ", "Is": "`is`", "IsNot": "`is not`", "In": "`in`", "NotIn": "`not in`",
+    "BitAnd": "the operator & (use * on 0/1 comparisons)", "Not": "`not` (write 1 - mask)", "Invert": "the operator ~",
+"Is": "`is` (write ==)", "IsNot": "`is not` (write !=)", "In": "`in`", "NotIn": "`not in`",
 }
 
 
@@ -209,7 +224,16 @@ def parse(text: str, *, where: str = "") -> Expression:
     except SyntaxError as exc:
         raise ExpressionError(f"syntax error: {exc.msg}", where=where, line=exc.lineno or 1,
                               column=max(exc.offset or 0, 1), construct="syntax") from None
+    tree, problems = numpy_names.normalize(tree, stripped)
+    if problems:
+        raise problem_error(problems[0], where)
     return Expression(tree, stripped, where)
+
+
+def problem_error(p: "numpy_names.Problem", where: str, line_offset: int = 0) -> ExpressionError:
+    """A :class:`numpy_names.Problem` as an :class:`ExpressionError` with its line and column."""
+    return ExpressionError(p.message, where=where, line=getattr(p.node, "lineno", 1) + line_offset,
+                           column=p.column, construct=p.construct)
 
 
 # ---------------------------------------------------------------------- validation
@@ -247,12 +271,19 @@ class _Validator(ast.NodeVisitor):
             self.fail(node, f"the constant {v!r}", "only numbers are allowed")
 
     def visit_BinOp(self, node):
+        if isinstance(node.op, (ast.BitAnd, ast.BitOr)) and _is_mask(node, frozenset()):
+            self.visit(node.left)
+            self.visit(node.right)
+            return
         if type(node.op) not in _BINOPS:
             self.fail(node, _describe(node.op))
         self.visit(node.left)
         self.visit(node.right)
 
     def visit_UnaryOp(self, node):
+        if isinstance(node.op, ast.Invert) and (_is_mask(node.operand, frozenset()) or isinstance(node.operand, ast.Name)):
+            self.visit(node.operand)
+            return
         if not isinstance(node.op, (ast.USub, ast.UAdd)):
             self.fail(node, _describe(node.op))
         self.visit(node.operand)
@@ -260,7 +291,7 @@ class _Validator(ast.NodeVisitor):
     def visit_Compare(self, node):
         for op in node.ops:
             if type(op) not in _CMP:
-                self.fail(node, _describe(op).strip(), "use <, <=, >, >= or ==")
+                self.fail(node, _describe(op).strip(), "use <, <=, >, >=, == or !=")
         self.visit(node.left)
         for c in node.comparators:
             self.visit(c)
@@ -288,19 +319,11 @@ class _Validator(ast.NodeVisitor):
             self._bound(node)
 
     def _bound(self, node):
-        """Index bounds: integers (possibly negative) or dim names."""
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            node = node.operand
-        if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
-            return
-        if isinstance(node, ast.Name):
-            self.visit_Name(node)
-            return
-        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
-            self._bound(node.left)
-            self._bound(node.right)
-            return
-        self.fail(node, f"the index `{ast.unparse(node)}`", "indices and slice bounds must be integers or dim names")
+        """Indices and slice bounds: integer expressions (dims, ``2*H``, ``x.shape[0]``) or, for an
+        index, an integer array (labels, ``arange(N)``) or a comparison (a boolean mask)."""
+        if isinstance(node, ast.Constant) and isinstance(node.value, float):
+            self.fail(node, f"the index `{ast.unparse(node)}`", "indices and slice bounds must be integers")
+        self.visit(node)
 
     def visit_Tuple(self, node):
         for e in node.elts:
@@ -339,6 +362,17 @@ class _Validator(ast.NodeVisitor):
 
 
 # ---------------------------------------------------------------------- evaluation
+def _is_mask(node: ast.AST, masks) -> bool:
+    """A comparison (``h <= 0``), a name bound to one, or ``& | ~`` of those: a boolean mask."""
+    if isinstance(node, ast.Compare):
+        return True
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.BitAnd, ast.BitOr)):
+        return _is_mask(node.left, masks) and _is_mask(node.right, masks)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Invert):
+        return _is_mask(node.operand, masks)
+    return isinstance(node, ast.Name) and node.id in masks
+
+
 def _is_sympy(x) -> bool:
     if isinstance(x, np.ndarray):
         return x.dtype == object
@@ -357,7 +391,7 @@ def compare(op: str, a, b):
         import jax.numpy as jnp
 
         ra, rb = jnp.real(a), jnp.real(b)
-        res = {">": ra > rb, ">=": ra >= rb, "<": ra < rb, "<=": ra <= rb, "==": ra == rb}[op]
+        res = {">": ra > rb, ">=": ra >= rb, "<": ra < rb, "<=": ra <= rb, "==": ra == rb, "!=": ra != rb}[op]
         return res.astype(jnp.result_type(float))
     if _is_sympy(a) or _is_sympy(b):
         a_, b_ = np.broadcast_arrays(np.asarray(a, dtype=object), np.asarray(b, dtype=object))
@@ -365,12 +399,13 @@ def compare(op: str, a, b):
         for idx in np.ndindex(a_.shape):
             d = a_[idx] - b_[idx]
             pos, neg = _sympy_sign(d)
-            out[idx] = 1 if {">": pos, ">=": not neg, "<": neg, "<=": not pos, "==": not pos and not neg}[op] else 0
+            out[idx] = 1 if {">": pos, ">=": not neg, "<": neg, "<=": not pos, "==": not pos and not neg,
+                             "!=": pos or neg}[op] else 0
         return out if out.ndim else out[()]
     ra, rb = np.real(np.asarray(a)), np.real(np.asarray(b))
     with np.errstate(invalid="ignore"):
         kinks.record(f"comparison {op}", ra - rb)
-        res = {">": ra > rb, ">=": ra >= rb, "<": ra < rb, "<=": ra <= rb, "==": ra == rb}[op]
+        res = {">": ra > rb, ">=": ra >= rb, "<": ra < rb, "<=": ra <= rb, "==": ra == rb, "!=": ra != rb}[op]
     return np.asarray(res, dtype=float)
 
 
@@ -417,6 +452,8 @@ class _Interpreter:
 
     def visit_UnaryOp(self, node):
         v = self.visit(node.operand)
+        if isinstance(node.op, ast.Invert):  # ~mask on a 0/1 comparison
+            return 1 - _mask01(v)
         return -v if isinstance(node.op, ast.USub) else +v
 
     def visit_Compare(self, node):
@@ -438,7 +475,13 @@ class _Interpreter:
         idx = self._index(node.slice)
         if not hasattr(v, "__getitem__") or isinstance(v, (int, float)):
             v = np.asarray(v)
+        if _is_jax(v) and any(_is_jax(i) and i.dtype == bool for i in (idx if isinstance(idx, tuple) else (idx,))):
+            raise ExpressionError("JAX cannot run a boolean-mask read x[mask]: its shape depends on the values; "
+                                  "write where(mask, x, 0) instead (same derivative)", where=self.where,
+                                  line=node.lineno, column=node.col_offset + 1, construct="mask read")
         return v[idx]
+
+    masks: frozenset = frozenset()  # names bound to comparisons (code blocks): indexing with them is a mask
 
     def _index(self, node):
         if isinstance(node, ast.Tuple):
@@ -447,22 +490,23 @@ class _Interpreter:
             return slice(*(None if p is None else self._int(p) for p in (node.lower, node.upper, node.step)))
         if isinstance(node, ast.Constant) and (node.value is None or node.value is Ellipsis):
             return node.value
-        return self._int(node)
+        value = self.visit(node)
+        if _is_mask(node, self.masks):
+            return numpy_ops.mask_array(value)
+        try:
+            return numpy_ops.index_array(value)
+        except ValueError as exc:
+            raise ExpressionError(f"the index `{ast.unparse(node)}`: {exc}", where=self.where, line=node.lineno,
+                                  column=node.col_offset + 1, construct="index") from None
 
     def _int(self, node):
-        if isinstance(node, ast.Constant):
-            return int(node.value)
-        if isinstance(node, ast.UnaryOp):
-            return -self._int(node.operand)
-        if isinstance(node, ast.BinOp):
-            a, b = self._int(node.left), self._int(node.right)
-            return a + b if isinstance(node.op, ast.Add) else a - b
-        v = self.scope[node.id]
+        value = self.visit(node)
         try:
-            return int(v)
-        except TypeError:
-            raise ExpressionError(f"index {node.id!r} is not an integer", where=self.where, line=node.lineno,
-                                  column=node.col_offset + 1, construct=node.id) from None
+            return numpy_ops.as_int(value, "a slice bound")
+        except ValueError:
+            raise ExpressionError(f"the slice bound `{ast.unparse(node)}` is not an integer (use dims, integers "
+                                  "and + - * // % on them)", where=self.where, line=node.lineno,
+                                  column=node.col_offset + 1, construct="slice bound") from None
 
     def visit_Tuple(self, node):
         return tuple(self.visit(e) for e in node.elts)
@@ -484,7 +528,10 @@ class _Interpreter:
         if node.func.id == "einsum":
             args[0] = node.args[0].value  # the subscripts string, never converted
         try:
-            return fn(*args, **kwargs)
+            out = fn(*args, **kwargs)
+            if self.symbolic and isinstance(out, np.ndarray) and out.dtype.kind == "f":
+                out = numpy_ops.exact_array(out)  # ones(...), eye(n) among SymPy values: stay exact
+            return out
         except TypeError as exc:
             raise ExpressionError(f"{node.func.id}(...) was called wrongly: {exc}", where=self.where,
                                   line=node.lineno, column=node.col_offset + 1,

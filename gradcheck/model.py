@@ -27,7 +27,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
-DATA_KINDS = ("real", "one_hot", "binary", "positive", "probability")
+from gradcheck import dimexpr
+
+DATA_KINDS = ("real", "one_hot", "binary", "positive", "probability", "labels", "symmetric", "spd")
 
 
 class ModelError(ValueError):
@@ -41,10 +43,13 @@ class Data:
     shape: tuple = ()
     kind: str = "real"
     value: Any = None  # a literal value instead of a random draw
+    classes: str | int | None = None  # labels: the number of classes (a dim name or an integer)
 
     def __post_init__(self):
         if self.kind not in DATA_KINDS:
             raise ModelError(f"data kind {self.kind!r} is not one of {', '.join(DATA_KINDS)}")
+        if self.kind == "labels" and self.classes is None and self.value is None:
+            raise ModelError("data of kind \"labels\" needs classes = \"C\" (a dim name or an integer)")
 
 
 def arg_names(fn: Callable) -> tuple[str, ...]:
@@ -134,15 +139,22 @@ class Model:
             raise ModelError(f"{self.name}: sense must be 'minimise' or 'maximise'")
         for shape in [d.shape for d in self.data.values()] + list(self.params.values()):
             for s in shape:
-                if isinstance(s, str) and s not in self.dims:
-                    raise ModelError(f"{self.name}: shape {shape} uses dim {s!r}, which is not in dims"
-                                     f" ({', '.join(self.dims) or 'none'})")
+                if not isinstance(s, str) or s in self.dims:  # a dim's own name may be any string
+                    continue
+                try:
+                    used = dimexpr.names(s)
+                except dimexpr.DimError as exc:
+                    raise ModelError(f"{self.name}: {exc}") from None
+                for d in used:
+                    if d not in self.dims:
+                        raise ModelError(f"{self.name}: shape {shape} uses dim {d!r}, which is not in dims"
+                                         f" ({', '.join(self.dims) or 'none'})")
 
     def shape_of(self, name: str, dims: Mapping[str, int] | None = None) -> tuple[int, ...]:
         """The shape of an input, with its dims resolved."""
         dims = self.dims if dims is None else dims
         shape = self.data[name].shape if name in self.data else self.params[name]
-        return tuple(int(dims[s]) if isinstance(s, str) else int(s) for s in shape)
+        return tuple(dimexpr.value(s, dims) if isinstance(s, str) else int(s) for s in shape)
 
     def downstream(self, wrt: str) -> set[str]:
         """Names of the steps whose value depends on ``wrt`` (directly or through other steps)."""

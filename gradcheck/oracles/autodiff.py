@@ -66,7 +66,12 @@ def compiled_jacobian(model: Model, of: str, wrt: str, *, jit: bool = True) -> C
 
 
 def _numpy_values(values: Mapping) -> dict:
-    return {k: (np.asarray(v, dtype=float) if hasattr(v, "shape") else v) for k, v in values.items()}
+    """float64 numpy values; integer values (sizes a code block computed, e.g. N = X.shape[0]) stay integers."""
+    def convert(v):
+        a = np.asarray(v)
+        return a if np.issubdtype(a.dtype, np.integer) else np.asarray(a, dtype=float)
+
+    return {k: (convert(v) if hasattr(v, "shape") else v) for k, v in values.items()}
 
 
 def autodiff(model: Model, claim: Claim, points: list[Point], uses: Mapping[str, tuple[str, str]], *,

@@ -99,7 +99,8 @@ class _Screen:
             lr = values.get(claim.lr) if claim.lr else None
             truth, _ = truth_from_jacobian(claim, jac, np.shape(values[of]), x0.shape, x0, lr,
                                            np.asarray(values[of], dtype=float))
-            self.scopes.append({**values, **derivs})
+            block = getattr(claim.formula, "block_values", None)  # a code block's names (homework files)
+            self.scopes.append({**values, **derivs, **(block(values) if block else {})})
             self.truths.append(np.asarray(truth, dtype=float))
 
     def value(self, tree: ast.Expression, k: int = 0):
@@ -314,7 +315,8 @@ def find_repair(source: Derivation | Model, claim: Claim, *, max_edits: int = 2,
             if any(v.shape == cand.value.shape and np.allclose(v, cand.value, rtol=1e-12, atol=0)
                    for v in failed_values):
                 continue
-            fn = Expression.from_tree(cand.tree, where=f"repair of {claim.name}").as_function()
+            fn = Expression.from_tree(cand.tree, where=f"repair of {claim.name}")
+            fn = claim.formula.with_expression(fn) if hasattr(claim.formula, "with_expression") else fn.as_function()
             state["confirmations"] += 1
             repaired = claim.with_formula(fn, source=cand.text)
             borrowed = {n: extra[n] for n in fn.names if n in extra}
