@@ -1,0 +1,89 @@
+"""Text that comes from a file, made safe to print on a terminal and to put in markdown or HTML.
+
+A claim's name, formula, LaTeX or reason is written by whoever wrote the file. Printed raw, an
+escape sequence in it can erase the line above and print a fake verdict; copied raw into the
+markdown report, ``<script>`` or ``<img onerror=...>`` runs in any renderer that passes HTML
+through. Every such text goes through one of these functions on its way out:
+
+* :func:`terminal`: control characters (C0, DEL, C1), bidirectional overrides and other invisible
+  format characters are shown as ``\\x1b``, ``\\u202e``, ... (a newline inside a field too: one
+  field, one line);
+* :func:`markdown`: the text shown literally in markdown (HTML characters as entities, markdown
+  punctuation backslash-escaped, ``|`` escaped for tables), control characters escaped as above;
+* :func:`code`: the text inside an inline code span (backticks cannot end it early);
+* :func:`math`: LaTeX inside ``$...$``: ``<``, ``>`` and ``&`` become ``\\lt``, ``\\gt``, ``\\&`` and
+  raw HTML cannot form;
+* :func:`html`: :func:`html.escape` after :func:`terminal`.
+"""
+
+from __future__ import annotations
+
+import html as _html
+import unicodedata
+
+_MD_SPECIAL = set("\\`*_{}[]()#+-.!|<>&~$")
+
+
+def _escape_char(ch: str) -> str:
+    code = ord(ch)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def is_unsafe(ch: str) -> bool:
+    """Control (Cc), format (Cf: bidi overrides, zero-width), line/paragraph separators, surrogates."""
+    return unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn") and ch != " "
+
+
+def terminal(text: object) -> str:
+    """``text`` with every control or invisible format character shown as an escape."""
+    s = str(text)
+    if all(ch.isprintable() for ch in s):
+        return s
+    return "".join(_escape_char(ch) if is_unsafe(ch) else ch for ch in s)
+
+
+def terminal_lines(text: object) -> str:
+    """Like :func:`terminal` but keeps newlines (for messages made of several lines we wrote)."""
+    return "\n".join(terminal(line) for line in str(text).split("\n"))
+
+
+def markdown(text: object) -> str:
+    """``text`` shown literally in markdown, table cells included."""
+    out = []
+    for ch in terminal(text):
+        if ch == "<":
+            out.append("&lt;")
+        elif ch == ">":
+            out.append("&gt;")
+        elif ch == "&":
+            out.append("&amp;")
+        elif ch in _MD_SPECIAL:
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def code(text: object) -> str:
+    """An inline code span showing ``text`` literally (no HTML is formed inside a code span)."""
+    s = terminal(text).replace("|", "\\|")
+    longest = run = 0
+    for ch in s:
+        run = run + 1 if ch == "`" else 0
+        longest = max(longest, run)
+    fence = "`" * (longest + 1)
+    pad = " " if s.startswith("`") or s.endswith("`") or not s.strip() else ""
+    return f"{fence}{pad}{s}{pad}{fence}"
+
+
+def math(latex: object) -> str:
+    """LaTeX for ``$...$``: no raw HTML can form, no ``$`` can close the math early, one line."""
+    s = terminal(latex)
+    return (s.replace("&", "\\&").replace("<", "\\lt ").replace(">", "\\gt ").replace("$", "\\$")
+            .replace("|", "\\vert "))
+
+
+def html(text: object) -> str:
+    return _html.escape(terminal(text), quote=True)
