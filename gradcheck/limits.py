@@ -37,6 +37,11 @@ MAX_NODES = 5_000
 MAX_INT_BITS = 4_096  # an integer constant such as 2**4096 (far above any float64)
 MAX_FILE_BYTES = 1_000_000
 ENTRIES_FLAG = "--max-entries"
+CLAIM_SECONDS = 180.0  # per claim: point search, three oracles, judging (the repair search has its own);
+# each oracle gets a third of it, so an oracle that never ends (SymPy on X ** 1e308) leaves the others theirs
+FILE_SECONDS = 1800.0  # per file: loading and every claim
+
+_oracle_budget: list[float | None] = [None]  # None: no budget (the library default; the CLI sets one)
 
 _override: dict[str, int] = {}
 
@@ -45,8 +50,9 @@ class LimitError(ModelError):
     """An input that asks for more than a documented limit; the message names the limit."""
 
 
-class BudgetExceeded(Exception):
-    """A wall-clock budget ran out (not a TimeoutError, so no inner handler mistakes it for its own)."""
+class BudgetExceeded(BaseException):
+    """A wall-clock budget ran out. Like KeyboardInterrupt it is not an Exception, so no ``except
+    Exception`` on the way (an oracle's fallback, SymPy's own handlers) swallows it."""
 
     def __init__(self, what: str, seconds: float):
         self.what, self.seconds = what, seconds
@@ -170,22 +176,44 @@ def _short(n: int) -> str:
 
 
 # ------------------------------------------------------------------------------------- time
-_deadlines: list[tuple[float, BudgetExceeded]] = []  # (monotonic expiry, what to raise), outermost first
+def oracle_seconds() -> float | None:
+    """The wall-clock budget of one oracle on one claim (None: none)."""
+    return _oracle_budget[0]
+
+
+@contextlib.contextmanager
+def oracle_budget(seconds: float | None) -> Iterator[None]:
+    saved = _oracle_budget[0]
+    _oracle_budget[0] = seconds
+    try:
+        yield
+    finally:
+        _oracle_budget[0] = saved
+
+
+class _Budget:
+    def __init__(self, seconds: float, what: str):
+        self.expiry, self.error, self.fired = time.monotonic() + seconds, BudgetExceeded(what, seconds), False
+
+
+_deadlines: list[_Budget] = []  # outermost first
 
 
 def _arm() -> None:
-    if _deadlines:
-        left = min(t for t, _ in _deadlines) - time.monotonic()
-        signal.setitimer(signal.ITIMER_REAL, max(left, 1e-3))
+    pending = [b.expiry for b in _deadlines if not b.fired]
+    if pending:
+        signal.setitimer(signal.ITIMER_REAL, max(min(pending) - time.monotonic(), 1e-3))
     else:
         signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 def _on_alarm(signum, frame):
     now = time.monotonic()
-    due = [exc for t, exc in _deadlines if t <= now + 1e-3]
+    due = [b for b in _deadlines if not b.fired and b.expiry <= now + 1e-3]
     if due:
-        raise due[0]  # the outermost budget that ran out
+        due[0].fired = True  # raised once; blocks that start later inside it are refused (see deadline)
+        _arm()
+        raise due[0].error  # the outermost budget that ran out
     _arm()
 
 
@@ -199,14 +227,19 @@ def deadline(seconds: float | None, what: str) -> Iterator[None]:
     """Raise :class:`BudgetExceeded` in the block after ``seconds`` of wall time (None: no budget).
 
     Deadlines nest: an inner one never extends an outer one, and leaving a block re-arms the
-    timer for the blocks around it. Outside the main thread the block runs without a budget.
+    timer for the blocks around it. A budget is raised once, where the time ran out; a budgeted
+    block that starts inside a budget already spent raises it at once. Outside the main thread
+    the block runs without a budget.
     """
+    spent = next((b for b in _deadlines if b.fired), None)
+    if spent is not None:
+        raise spent.error
     if seconds is None or not can_time():
         yield
         return
     if seconds <= 0:
         raise BudgetExceeded(what, seconds)
-    entry = (time.monotonic() + seconds, BudgetExceeded(what, seconds))
+    entry = _Budget(seconds, what)
     if not _deadlines:
         previous = signal.signal(signal.SIGALRM, _on_alarm)
     _deadlines.append(entry)
@@ -222,9 +255,8 @@ def deadline(seconds: float | None, what: str) -> Iterator[None]:
 
 def remaining() -> float | None:
     """Seconds left before the innermost deadline (None when none is set)."""
-    if not _deadlines:
-        return None
-    return min(t for t, _ in _deadlines) - time.monotonic()
+    pending = [b.expiry for b in _deadlines if not b.fired]
+    return min(pending) - time.monotonic() if pending else None
 
 
 @contextlib.contextmanager
