@@ -11,8 +11,9 @@ through. Every such text goes through one of these functions on its way out:
 * :func:`markdown`: the text shown literally in markdown (HTML characters as entities, markdown
   punctuation backslash-escaped, ``|`` escaped for tables), control characters escaped as above;
 * :func:`code`: the text inside an inline code span (backticks cannot end it early);
-* :func:`math`: LaTeX inside ``$...$``: ``<``, ``>`` and ``&`` become ``\\lt``, ``\\gt``, ``\\&`` and
-  raw HTML cannot form;
+* :func:`markdown_text`: text with code spans of ours: HTML characters as entities outside them;
+* :func:`math`: LaTeX inside ``$...$``: ``<`` and ``>`` become ``\\lt`` and ``\\gt``, so raw HTML
+  cannot form;
 * :func:`html`: :func:`html.escape` after :func:`terminal`.
 """
 
@@ -66,6 +67,20 @@ def markdown(text: object) -> str:
     return "".join(out)
 
 
+_ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;", "[": "\\[", "]": "\\]"}
+
+
+def markdown_text(text: object) -> str:
+    """Markdown text that may hold code spans we wrote (`...`): outside them ``< > &`` become entities
+    and ``[ ]`` are escaped, so no HTML tag and no link can form; inside them text is literal anyway.
+    With an odd number of backticks every backtick is escaped too."""
+    s = terminal(text)
+    parts = s.split("`")
+    if len(parts) % 2 == 0:  # unbalanced: no code span is trusted
+        return "".join(_ENTITIES.get(ch, ch) for ch in s).replace("`", "\\`")
+    return "`".join(p if i % 2 else "".join(_ENTITIES.get(ch, ch) for ch in p) for i, p in enumerate(parts))
+
+
 def code(text: object) -> str:
     """An inline code span showing ``text`` literally (no HTML is formed inside a code span)."""
     s = terminal(text).replace("|", "\\|")
@@ -79,10 +94,9 @@ def code(text: object) -> str:
 
 
 def math(latex: object) -> str:
-    """LaTeX for ``$...$``: no raw HTML can form, no ``$`` can close the math early, one line."""
-    s = terminal(latex)
-    return (s.replace("&", "\\&").replace("<", "\\lt ").replace(">", "\\gt ").replace("$", "\\$")
-            .replace("|", "\\vert "))
+    """LaTeX for ``$...$`` or ``$$``: ``<`` and ``>`` become ``\\lt`` and ``\\gt`` so no HTML tag can form
+    (``&`` stays: it aligns matrix columns, and an entity is never a tag)."""
+    return terminal(latex).replace("<", "\\lt ").replace(">", "\\gt ")
 
 
 def html(text: object) -> str:

@@ -12,6 +12,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from gradcheck import textsafe
 from gradcheck.report.summary import VERDICT_ORDER, ClaimSummary, DocInfo, counts, doc_info, summarize
 
 ORACLE_LABELS = {"finite_difference": "finite differences", "symbolic": "SymPy", "autodiff": "JAX"}
@@ -20,14 +21,19 @@ ALL_ORACLES = ("finite_difference", "symbolic", "autodiff")
 
 # ---------------------------------------------------------------------------------------- formatting
 def cell(text: Any) -> str:
-    """Plain text for a table cell: one line, ``|`` escaped."""
-    s = " ".join(str(text).split())
+    """Plain text for a table cell: one line, ``|`` escaped, no HTML (file-provided text is escaped)."""
+    s = textsafe.markdown_text(" ".join(str(text).split()))
     return s.replace("|", r"\|")
+
+
+def text(value: Any) -> str:
+    """Text from a file or a message, outside tables: shown literally, no HTML, no link."""
+    return textsafe.markdown_text(value)
 
 
 def math_text(latex: str) -> str:
     """LaTeX without pipes (they would end a table cell on GitHub) or line breaks."""
-    s = " ".join(str(latex).split())
+    s = textsafe.math(" ".join(str(latex).split()))
     s = s.replace(r"\|", r"\Vert ").replace("|", r"\vert ")
     return s.strip()
 
@@ -39,7 +45,7 @@ def inline_math(latex: str) -> str:
 
 def code(text: Any) -> str:
     """Inline code for a table cell (backticks and pipes made safe)."""
-    s = " ".join(str(text).split()).replace("`", "'")
+    s = textsafe.terminal(" ".join(str(text).split())).replace("`", "'")
     return f"`{s}`".replace("|", r"\|") if s else ""
 
 
@@ -211,44 +217,45 @@ def oracle_line(o: str, v: Any) -> str:
     if v.dims:
         bits.append(f"dims {dims_text(v.dims)}")
     if v.message:
-        bits.append(short(v.message, 400))
+        bits.append(text(short(v.message, 400)))
     return f"- {label}: " + "; ".join(b for b in bits if b)
 
 
 def details(s: ClaimSummary, results: Sequence[ClaimSummary], figures: Mapping[tuple[str, str], str],
             oracles: Sequence[str]) -> str:
-    out = [f"#### {s.document}/{s.name}", ""]
+    out = [f"#### {text(s.document)}/{text(s.name)}", ""]
     if s.locator:
-        out += [f"*Where:* {s.locator}", ""]
-    out.append(f"*Claim:* {s.kind} of `{s.of}` with respect to `{s.wrt}`"
-               + (f" ({s.layout} layout)" if s.kind == "jacobian" else "") + f"; model: {s.model_name}")
+        out += [f"*Where:* {text(s.locator)}", ""]
+    out.append(f"*Claim:* {text(s.kind)} of {code(s.of)} with respect to {code(s.wrt)}"
+               + (f" ({text(s.layout)} layout)" if s.kind == "jacobian" else "") + f"; model: {text(s.model_name)}")
     out.append("")
     if s.latex:
         out += ["The document writes:", "", "$$", math_text(s.latex), "$$", ""]
     if s.formula_source:
-        out += ["Checked as:", "", "```python", s.formula_source, "```", ""]
+        out += ["Checked as:", "", "```python", textsafe.terminal_lines(s.formula_source).replace("```", "` ` `"),
+                "```", ""]
     exp = f"expected **{s.expect}**" if s.expect else "no expectation recorded"
     match = {True: "as expected", False: "**NOT as expected**", None: ""}[s.expected_ok]
     out.append(f"*Verdict:* **{s.verdict}** ({exp}{'; ' + match if match else ''})"
                + (f". Expected diagnosis: {s.expect_diagnosis}." if s.expect_diagnosis else ""))
     if s.reason:
-        out += ["", f"*Why:* {s.reason}"]
+        out += ["", f"*Why:* {text(s.reason)}"]
     if s.convention:
-        out += ["", f"*Convention:* {s.convention}"]
+        out += ["", f"*Convention:* {text(s.convention)}"]
     if s.message:
-        out += ["", f"*Message:* {s.message}"]
+        out += ["", f"*Message:* {text(s.message)}"]
     if s.diagnosis is not None:
         d = s.diagnosis
-        line = f"*Diagnosis:* {d.kind}: {d.text}"
+        line = f"*Diagnosis:* {text(d.kind)}: {text(d.text)}"
         if getattr(d, "factor", None) is not None:
             line += f" (factor {d.factor:.6g})"
         if d.fix:
-            line += f". Fix: {d.fix}."
+            line += f". Fix: {text(d.fix)}."
         out += ["", line]
     if s.repair is not None:
-        line = f"*Repair found:* `{' '.join(s.repair.formula.split())}`"
+        line = f"*Repair found:* {code(s.repair.formula)}"
         if s.repair.edits:
-            line += "; edits: " + "; ".join(s.repair.edits)
+            line += "; edits: " + "; ".join(text(e) for e in s.repair.edits)
         if s.repair.confirmed_by:
             line += f"; confirmed by {', '.join(ORACLE_LABELS.get(o, o) for o in s.repair.confirmed_by)}"
         out += ["", line + "."]
@@ -256,31 +263,31 @@ def details(s: ClaimSummary, results: Sequence[ClaimSummary], figures: Mapping[t
                    None)
     if sibling is not None:
         ok = "correct" if sibling.verdict == "correct" else sibling.verdict
-        out += ["", f"*Corrected formula:* claim `{sibling.name}` ({ok})"
+        out += ["", f"*Corrected formula:* claim {code(sibling.name)} ({ok})"
                 + (f": ${math_text(sibling.latex)}$" if sibling.latex else "")
-                + (f", checked as `{' '.join(sibling.formula_source.split())}`" if sibling.formula_source else "")]
+                + (f", checked as {code(sibling.formula_source)}" if sibling.formula_source else "")]
     if s.oracles:
         out += ["", "*Oracles:*", ""] + [oracle_line(o, s.oracles[o]) for o in oracles if o in s.oracles]
     if s.point:
         out += ["", "*Point (first of the seeded points):*", ""]
-        out += [f"- `{k}` = {array_text(v)}" for k, v in s.point.items()]
+        out += [f"- {code(k)} = {array_text(v)}" for k, v in s.point.items()]
     if s.claimed is not None or s.truth is not None:
         out += ["", "*At that point:*", "", f"- claimed: {array_text(s.claimed)}", f"- true: {array_text(s.truth)}"]
     fig = figures.get((s.document, s.name))
     if fig:
-        out += ["", f"![{s.document}/{s.name}: claimed, true and their difference]({fig})"]
+        out += ["", f"![{text(s.document)}/{text(s.name)}: claimed, true and their difference]({fig})"]
     if s.notes:
-        out += ["", "*Notes:* " + "; ".join(dict.fromkeys(s.notes))]
+        out += ["", "*Notes:* " + "; ".join(text(n) for n in dict.fromkeys(s.notes))]
     return "\n".join(out)
 
 
 def document_section(info: DocInfo, results: Sequence[ClaimSummary], figures: Mapping[tuple[str, str], str],
                      oracles: Sequence[str]) -> str:
-    out = [f"## {info.id} {info.title}", ""]
+    out = [f"## {text(info.id)} {text(info.title)}", ""]
     if info.source:
-        out += [f"Source: `{info.source}`", ""]
+        out += [f"Source: {code(info.source)}", ""]
     if info.description:
-        out += [info.description.strip(), ""]
+        out += [text(info.description.strip()), ""]
     if info.notation:
         out += ["### Notation", "", info.notation.strip(), ""]
     if info.conventions:
