@@ -161,8 +161,9 @@ def check_int_power(base: int, exponent: int, what: str) -> None:
         return
     bits = (abs(base).bit_length() - 1) * exponent + 1
     if bits > MAX_INT_BITS:
-        raise LimitError(f"{_p(what)}the integer power {_short(base)}**{exponent} has about {bits:,} bits, more than "
-                         f"the limit of {MAX_INT_BITS:,}; write a float (e.g. 2.0**{exponent}) or a smaller power")
+        hint = f"{base}.0**{exponent}" if base.bit_length() < 64 else "a float"
+        raise LimitError(f"{_p(what)}the integer power {_short(base)}**{exponent} is too large: about {bits:,} bits, "
+                         f"more than the limit of {MAX_INT_BITS:,}; write a float ({hint}) or a smaller power")
 
 
 def check_int_bits(value, what: str) -> None:

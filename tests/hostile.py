@@ -109,16 +109,19 @@ def toml_value(v) -> str:
 @st.composite
 def files(draw) -> str:
     """A homework file: the base with a random step, formula, claim name and one field set to a random value."""
-    forward = draw(st.one_of(st.just("X @ W"), EXPRESSIONS))
-    formula = draw(st.one_of(st.just(CORRECT), EXPRESSIONS))
-    name = draw(st.one_of(st.just("dW"), GARBAGE))
-    key = draw(st.sampled_from(["", "of", "kind", "expect", "layout", "lr", "latex", "reason"]))
+    def sometimes(strategy, default, one_in: int = 3):
+        return draw(strategy) if draw(st.integers(1, one_in)) == 1 else default
+
+    forward = sometimes(EXPRESSIONS, "X @ W", 4)
+    formula = sometimes(st.one_of(EXPRESSIONS, st.sampled_from(VARIANTS)), CORRECT, 2)
+    name = sometimes(GARBAGE, "dW")
+    key = sometimes(st.sampled_from(["of", "kind", "expect", "layout", "lr", "latex", "reason"]), "")
     extra = f"{key} = {toml_value(draw(TOML_VALUES))}\n" if key else ""
     text = homework(forward=forward, formula=formula, name=name, extra=extra)
-    top = draw(st.sampled_from(["", "param_scale", "symbolic_dims", "sense", "objective", "title"]))
+    top = sometimes(st.sampled_from(["param_scale", "symbolic_dims", "sense", "objective", "title"]), "", 4)
     if top:
         text = f"{top} = {toml_value(draw(TOML_VALUES))}\n" + text
-    dim = draw(st.sampled_from(["", "m", "d"]))
+    dim = sometimes(st.sampled_from(["m", "d"]), "", 5)
     if dim:
         text = text.replace(f"{dim} = ", f"{dim} = {toml_value(draw(TOML_VALUES))}\n# was ", 1)
     if draw(st.booleans()):
@@ -126,7 +129,10 @@ def files(draw) -> str:
     return text
 
 
-FLAGS = st.lists(st.sampled_from([["--seed", "-1"], ["--seed", "7"], ["--points", "-1"], ["--points", "0"],
+VARIANTS = ("-X.T @ (Z - Y)", "X @ (Z - Y)", "(Z - Y) @ X", "X.T @ (Z - Y) / m", "sum(X, axis=0)",
+            "X.T @ (Z - Y) + 0 * log(W)", "X.T @ Z", "W", "0 * W", "X.T @ (Z - Y) * 2")
+FLAGS = st.lists(st.sampled_from([["--quiet"], ["--seed", "3"], ["--points", "2"], ["--ignore-expect"], [],
+                                  ["--seed", "-1"], ["--seed", "7"], ["--points", "-1"], ["--points", "0"],
                                   ["--points", "1"], ["--quiet"], ["--json"], ["--ignore-expect"],
                                   ["--max-entries", "0"], ["--max-entries", "1000"], ["--repair-budget", "nan"],
                                   ["--time-per-claim", "-3"], ["--oracles", "finite_difference,nonsense"],
