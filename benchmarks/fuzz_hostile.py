@@ -22,13 +22,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-import numpy as np  # noqa: E402
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+import numpy as np
+from hostile import EXPRESSIONS, FLAGS, files, run_check
+from hypothesis import HealthCheck, given, settings
 
-from gradcheck.expr import parse  # noqa: E402
-from gradcheck.model import ModelError  # noqa: E402
-from hostile import EXPRESSIONS, FLAGS, files, run_check  # noqa: E402
+from gradcheck.expr import parse
+from gradcheck.model import ModelError
 
 SMALL = {"X": np.ones((4, 3)), "W": np.ones(3), "Y": np.ones(4), "Z": np.ones(4), "m": 4, "d": 3, "loss": 1.0,
          "Q": 2.0}
@@ -63,13 +62,24 @@ def file_outcome(text: str, flags: list[str], tmp: Path) -> tuple[str, float, st
     dt = time.perf_counter() - t0
     if o.code is None:
         return "TRACEBACK", dt, o.exception
-    kind = {0: "exit 0 (verdicts as expected)", 1: "exit 1 (some verdict not correct)", 2: "exit 2 (message)"}
-    label = kind.get(o.code, f"exit {o.code}")
+    kind = {0: "exit 0 (verdicts as expected)", 1: "exit 1 (some verdict not correct)"}
+    label = kind.get(o.code, f"exit {o.code}") if o.code != 2 else f"exit 2: {message_kind(o.err)}"
     if "\x1b" in o.out + o.err:
         label += " WITH RAW ESCAPE"
     if dt > PER_INPUT_SECONDS + 5:
         label += " OVER BUDGET"
     return label, dt, ""
+
+
+def message_kind(err: str) -> str:
+    """A coarse class of an exit-2 message (for the campaign's table)."""
+    for needle, label in (("usage:", "a bad flag (argparse)"), ("--report", "an unwritable --report"),
+                          ("TOML syntax", "TOML syntax"), ("limit", "a limit (size, depth, length, bits)"),
+                          ("must be", "a field of the wrong type or value"), ("step ", "a step (name, shape, value)"),
+                          ("unknown top-level key", "an unknown key"), ("not finite", "a non-finite literal")):
+        if needle in err:
+            return label
+    return "other: " + " ".join(err.split())[:80]
 
 
 def main(argv=None) -> int:
@@ -113,13 +123,13 @@ def main(argv=None) -> int:
         t_files = time.perf_counter() - t0
 
     lines = ["# Fuzz campaign: hostile and broken input (issue 16)", "",
-             f"`python benchmarks/fuzz_hostile.py --inputs {args.inputs}` (hypothesis, derandomized; "
-             f"total {time.perf_counter() - t_start:.0f} s)", "",
+             (f"`python benchmarks/fuzz_hostile.py --inputs {args.inputs}` (hypothesis, derandomized; "
+              f"total {time.perf_counter() - t_start:.0f} s)"), "",
              f"## Expressions: {sum(exprs.values())} tried in {t_expr:.0f} s", "",
              "| outcome | count |", "|---|--:|"]
     lines += [f"| {k} | {v} |" for k, v in exprs.most_common()]
-    lines += ["", f"## Files with random flags through `gradcheck check`: {sum(file_cases.values())} tried in "
-              f"{t_files:.0f} s (slowest {slowest[0]:.1f} s)", "", "| outcome | count |", "|---|--:|"]
+    lines += ["", (f"## Files with random flags through `gradcheck check`: {sum(file_cases.values())} tried in "
+                   f"{t_files:.0f} s (slowest {slowest[0]:.1f} s)"), "", "| outcome | count |", "|---|--:|"]
     lines += [f"| {k} | {v} |" for k, v in file_cases.most_common()]
     lines += ["", f"## Inputs that escaped with a traceback, a raw escape or over the budget: {len(failures)}", ""]
     for kind, text, what in failures[:20]:

@@ -25,7 +25,7 @@ import math
 import signal
 import threading
 import time
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 from gradcheck.model import ModelError
 

@@ -15,8 +15,8 @@ import os
 import signal
 import tempfile
 import threading
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Iterator, Mapping
 
 
 class OutputError(ValueError):

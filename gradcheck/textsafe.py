@@ -14,12 +14,10 @@ through. Every such text goes through one of these functions on its way out:
 * :func:`markdown_text`: text with code spans of ours: HTML characters as entities outside them;
 * :func:`math`: LaTeX inside ``$...$``: ``<`` and ``>`` become ``\\lt`` and ``\\gt``, so raw HTML
   cannot form;
-* :func:`html`: :func:`html.escape` after :func:`terminal`.
 """
 
 from __future__ import annotations
 
-import html as _html
 import unicodedata
 
 _MD_SPECIAL = set("\\`*_{}[]()#+-.!|<>&~$")
@@ -98,6 +96,3 @@ def math(latex: object) -> str:
     (``&`` stays: it aligns matrix columns, and an entity is never a tag)."""
     return terminal(latex).replace("<", "\\lt ").replace(">", "\\gt ")
 
-
-def html(text: object) -> str:
-    return _html.escape(terminal(text), quote=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +38,7 @@ CORRECT = "X.T @ (Z - Y)"
 
 def homework(*, forward: str = "X @ W", formula: str = CORRECT, name: str = "dW", extra: str = "") -> str:
     """The base file with one step, one claim and extra claim keys replaced."""
-    esc = lambda s: s.replace("\\", "\\\\").replace('"', '\\"')  # noqa: E731 - TOML basic strings
+    esc = lambda s: s.replace("\\", "\\\\").replace('"', '\\"')
     return BASE.format(forward=esc(forward), formula=esc(formula), name=esc(name), extra=extra)
 
 
@@ -102,7 +103,7 @@ def toml_value(v) -> str:
     if isinstance(v, str):
         return v
     if isinstance(v, float):
-        return "nan" if v != v else ("inf" if v == float("inf") else "-inf" if v == float("-inf") else repr(v))
+        return "nan" if math.isnan(v) else ("inf" if v == math.inf else "-inf" if v == -math.inf else repr(v))
     return str(v)
 
 

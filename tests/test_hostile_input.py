@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from hostile import CORRECT, EXPRESSIONS, FLAGS, files, homework, run_check
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,7 +23,6 @@ from gradcheck import limits, textsafe
 from gradcheck.expr import ExpressionError, parse
 from gradcheck.homework import HomeworkError, loads
 from gradcheck.model import ModelError
-from hostile import CORRECT, EXPRESSIONS, FLAGS, files, homework, run_check
 
 ROOT = Path(__file__).resolve().parents[1]
 FD = ("--oracles", "finite_difference", "--no-repair")
@@ -136,14 +136,12 @@ def test_the_file_budget_stops_the_remaining_claims(tmp_path):
 
 
 def test_deadlines_nest_and_an_inner_timeout_never_cancels_an_outer_budget():
-    with pytest.raises(limits.BudgetExceeded) as info:
-        with limits.deadline(0.3, "outer"):
-            with pytest.raises(TimeoutError):
-                with limits.inner_timeout(0.05):
-                    while True:
-                        pass
-            while True:  # the outer budget still fires after the inner one was used up
+    with pytest.raises(limits.BudgetExceeded) as info, limits.deadline(0.3, "outer"):
+        with pytest.raises(TimeoutError), limits.inner_timeout(0.05):
+            while True:
                 pass
+        while True:  # the outer budget still fires after the inner one was used up
+            pass
     assert info.value.what == "outer"
 
 
@@ -152,9 +150,8 @@ def test_a_spent_budget_refuses_new_budgeted_blocks():
         with pytest.raises(limits.BudgetExceeded):
             while True:
                 pass
-        with pytest.raises(limits.BudgetExceeded, match="file"):
-            with limits.deadline(10, "claim"):
-                pass
+        with pytest.raises(limits.BudgetExceeded, match="file"), limits.deadline(10, "claim"):
+            pass
 
 
 # ----------------------------------------------------------------------------------------- memory
@@ -237,7 +234,7 @@ def test_report_out_is_checked_before_any_check(tmp_path, where):
     out = f if where == "an existing file" else f / "sub"
     proc = subprocess.run([sys.executable, "-m", "gradcheck", "report", "--out", str(out), "--module",
                            "report_testdocs", "-d", "T1", "-o", "finite_difference", "--jobs", "1"],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          capture_output=True, text=True, cwd=ROOT, timeout=120, check=False,
                           env={**os.environ, "PYTHONPATH": f"{ROOT / 'tests'}{os.pathsep}{ROOT}"})
     assert proc.returncode == 2 and "--out" in proc.stderr and "Traceback" not in proc.stderr
 
@@ -403,3 +400,34 @@ def test_any_file_and_flags_end_in_a_verdict_or_a_message(text, flags):
 def test_escaped_text_has_no_control_characters(text):
     assert all(not textsafe.is_unsafe(ch) for ch in textsafe.terminal(text))
     assert "<" not in textsafe.markdown_text(text).replace("`", "")  or "`" in text
+
+
+# --------------------------------------------------------------------------------- small helpers
+def test_write_together_replaces_every_file_and_leaves_no_temporary(tmp_path):
+    from gradcheck.outputs import write_together
+
+    (tmp_path / "a.md").write_text("old")
+    write_together({tmp_path / "a.md": "new a", tmp_path / "b.json": "new b"})
+    assert (tmp_path / "a.md").read_text() == "new a" and (tmp_path / "b.json").read_text() == "new b"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.md", "b.json"]
+    assert (tmp_path / "b.json").stat().st_mode & 0o044  # readable like any file, not mkstemp's 0600
+
+
+@pytest.mark.parametrize("subscripts,shapes,out,work", [("ij,jk->ik", [(2, 3), (3, 4)], (2, 4), 24),
+                                                        ("i,j", [(5,), (7,)], (5, 7), 35),
+                                                        ("ii->", [(3, 3)], (), 3),
+                                                        ("i,j,k,l->", [(300,)] * 4, (), 300**4)])
+def test_einsum_sizes_predict_the_result_and_the_work(subscripts, shapes, out, work):
+    import numpy as np
+
+    assert limits.einsum_sizes(subscripts, [np.empty(s) for s in shapes]) == (out, work)
+
+
+@pytest.mark.parametrize("a,b,want", [((3, 1), (1, 4), (3, 4)), ((2,), (3, 2), (3, 2)), ((3,), (4,), None),
+                                      ((), (5,), (5,))])
+def test_broadcast_result_is_numpys_or_none_when_the_shapes_clash(a, b, want):
+    import numpy as np
+
+    assert limits.broadcast_result(np.empty(a), np.empty(b)) == want
+    if want is not None:
+        assert np.broadcast_shapes(a, b) == want

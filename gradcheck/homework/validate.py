@@ -15,9 +15,9 @@ from __future__ import annotations
 import math
 import os
 import stat
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
-
+from typing import Any
 
 from gradcheck import limits
 from gradcheck.model import ModelError
