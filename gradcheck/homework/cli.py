@@ -154,12 +154,7 @@ def run_check(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(), np.errstate(all="ignore"), \
             limits.entries_cap(getattr(args, "max_entries", None)):
         warnings.simplefilter("ignore", RuntimeWarning)
-        try:
-            with limits.deadline(getattr(args, "time_per_file", None), "the file"):
-                return _run_check(args)
-        except limits.BudgetExceeded as exc:  # while loading: nothing was checked
-            say(f"error: {args.file}: {exc}; raise it with --time-per-file", sys.stderr)
-            return EXIT_BAD_INPUT
+        return _run_check(args, time.monotonic() + (getattr(args, "time_per_file", None) or math.inf))
 
 
 def _validate_flags(args: argparse.Namespace) -> str:
@@ -179,7 +174,14 @@ def _validate_flags(args: argparse.Namespace) -> str:
     return ""
 
 
-def _run_check(args: argparse.Namespace) -> int:
+def _left(file_end: float) -> float | None:
+    """Seconds left of the file's budget (None: no budget)."""
+    return None if math.isinf(file_end) else file_end - time.monotonic()
+
+
+def _run_check(args: argparse.Namespace, file_end: float) -> int:
+    """Load and check under the file's budget: only the loading and the claims are timed, so the
+    summary, the JSON and the report are always written."""
     from gradcheck.check import check_claim
     from gradcheck.homework.load import load
     from gradcheck.model import ModelError
@@ -191,9 +193,13 @@ def _run_check(args: argparse.Namespace) -> int:
         say(f"error: {problem}", err)
         return EXIT_BAD_INPUT
     try:
-        derivation = load(args.file)
+        with limits.deadline(_left(file_end), "the file"):
+            derivation = load(args.file)
     except ModelError as exc:  # HomeworkError, ExpressionError
         say(f"error: {exc}", err)
+        return EXIT_BAD_INPUT
+    except limits.BudgetExceeded as exc:
+        say(f"error: {args.file}: loading {exc}; raise it with --time-per-file", err)
         return EXIT_BAD_INPUT
     oracles = ORACLES if not getattr(args, "oracles", None) else tuple(o.strip() for o in args.oracles.split(","))
     kwargs = {"oracles": oracles, "seed": getattr(args, "seed", 0)}
@@ -211,9 +217,10 @@ def _run_check(args: argparse.Namespace) -> int:
     width = max([12] + [len(textsafe.terminal(c.name)) for c in derivation.claims])
     repair_budget = 0.0 if getattr(args, "no_repair", False) else getattr(args, "repair_budget", 5.0)
     for claim in derivation.claims:
-        r = _check_within_budget(derivation, claim, check_claim, kwargs, getattr(args, "time_per_claim", None))
-        if r.verdict != "not evaluable" or not r.message.startswith("not checked"):
-            r = _repair(derivation, r, oracles, repair_budget)
+        r = _check_within_budget(derivation, claim, check_claim, kwargs, getattr(args, "time_per_claim", None),
+                                 _left(file_end), getattr(args, "time_per_file", None))
+        left = _left(file_end)
+        r = _repair(derivation, r, oracles, repair_budget if left is None else min(repair_budget, left))
         results.append(r)
         if not quiet:
             for note in r.notes:
@@ -244,22 +251,27 @@ def _run_check(args: argparse.Namespace) -> int:
     return EXIT_OK if n_ok == len(results) else EXIT_WRONG
 
 
-def _check_within_budget(derivation, claim, check_claim, kwargs, seconds):
-    """One claim under its wall-clock budget (and each oracle under its own); a claim that runs out is
-    ``not evaluable`` with the budget named. The file's budget running out stops the remaining claims."""
+def _check_within_budget(derivation, claim, check_claim, kwargs, seconds: float | None, file_left: float | None,
+                         file_seconds: float | None = None):
+    """One claim under its wall-clock budget (each oracle gets a third of it) and what is left of the
+    file's; a claim that runs out of either is ``not evaluable`` with the budget and its flag named."""
     from gradcheck.check import ClaimResult
 
-    what = f"claim {claim.name!r}"
+    def not_evaluable(message):
+        return ClaimResult(derivation.id, claim, derivation.model_of(claim), "not evaluable", message=message)
+
+    file_spent = (f"the file ran out of time: its budget of {file_seconds:g} s is spent (see docs/limits.md); "
+                  "raise it with --time-per-file")
+    if file_left is not None and file_left <= 0:
+        return not_evaluable(f"not checked: {file_spent}")
+    what, timed = f"claim {claim.name!r}", seconds
+    if file_left is not None and (seconds is None or file_left < seconds):
+        what, timed = "the file", file_left
     try:
-        with limits.deadline(seconds, what), limits.oracle_budget(None if seconds is None else seconds / 3):
+        with limits.deadline(timed, what), limits.oracle_budget(None if seconds is None else seconds / 3):
             return check_claim(derivation, claim, **kwargs)
     except limits.BudgetExceeded as exc:
-        flag = "--time-per-claim" if exc.what == what else "--time-per-file"
-        if flag == "--time-per-file":
-            message = f"not checked: {exc}; raise it with {flag}"
-        else:
-            message = f"{exc}; raise it with {flag}"
-        return ClaimResult(derivation.id, claim, derivation.model_of(claim), "not evaluable", message=message)
+        return not_evaluable(file_spent if exc.what == "the file" else f"{exc}; raise it with --time-per-claim")
 
 
 def main(argv: list[str] | None = None) -> int:
