@@ -28,6 +28,7 @@ import ast
 import copy
 import difflib
 import inspect
+import math
 import operator
 import re
 import sys
@@ -75,10 +76,16 @@ def _int_shape(shape):
     sizes = shape if isinstance(shape, (list, tuple)) else (shape,)
     out = []
     for s in sizes:
-        f = float(s) if isinstance(s, (int, float)) and not isinstance(s, bool) else None
-        if f is None or f != f or f in (float("inf"), float("-inf")) or f != int(f):
+        if isinstance(s, int) and not isinstance(s, bool):
+            out.append(s)  # however large: the size limit names it
+            continue
+        try:
+            f = float(s)  # numpy and SymPy numbers alike
+        except (TypeError, ValueError, OverflowError):
+            f = None
+        if f is None or isinstance(s, bool) or not math.isfinite(f) or f != int(f):
             raise limits.LimitError(f"a size must be a whole number, got {s!r}")
-        out.append(int(s))
+        out.append(int(f))
     return tuple(out)
 
 
@@ -440,7 +447,12 @@ class _Interpreter:
                 and not isinstance(left, bool) and not isinstance(right, bool) and right == 0:
             raise ExpressionError("division by zero", where=self.where, line=node.lineno,
                                   column=node.col_offset + 1, construct="/")
-        return _BINOPS[type(node.op)](left, right)
+        try:
+            return _BINOPS[type(node.op)](left, right)
+        except OverflowError:  # Python numbers: 1e308 ** 2, 10**400 / 3
+            raise ExpressionError(f"`{op}` gives a number too large for float64 (above 1.8e308); use smaller "
+                                  "constants", where=self.where, line=node.lineno, column=node.col_offset + 1,
+                                  construct=op) from None
 
     def visit_UnaryOp(self, node):
         v = self.visit(node.operand)

@@ -100,8 +100,10 @@ def check_shape(shape: Sequence[int], what: str, names: Sequence[str] | None = N
     if n > cap:
         labels = list(names) if names is not None and len(names) == len(shape) else [None] * len(shape)
         big = max(range(len(shape)), key=lambda i: shape[i])
-        dim = f"{labels[big]} = {shape[big]}" if labels[big] else f"size {shape[big]}"
-        raise LimitError(f"{_p(what)}shape {shape} has {_count(n)} entries, more than the limit of {_count(cap)} "
+        size = shape[big] if shape[big] < 10**15 else _count(shape[big])
+        dim = f"{labels[big]} = {size}" if labels[big] else f"size {size}"
+        shown = "(" + ", ".join(str(s) if s < 10**15 else _count(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+        raise LimitError(f"{_p(what)}shape {shown} has {_count(n)} entries, more than the limit of {_count(cap)} "
                          f"per array (largest dim: {dim}); use smaller dims (a formula that holds at any "
                          f"width is checked as well at a small one), or raise the limit with {ENTRIES_FLAG}")
     return shape
@@ -122,7 +124,7 @@ def _p(what: str) -> str:
 
 
 def _count(n: int) -> str:
-    return f"{n:,}" if n < 10**15 else f"{n:.3g}"
+    return f"{n:,}" if n < 10**15 else f"about 1e{len(str(n)) - 1}"
 
 
 # ------------------------------------------------------------------------------- expressions
@@ -164,12 +166,6 @@ def check_int_power(base: int, exponent: int, what: str) -> None:
         hint = f"{base}.0**{exponent}" if base.bit_length() < 64 else "a float"
         raise LimitError(f"{_p(what)}the integer power {_short(base)}**{exponent} is too large: about {bits:,} bits, "
                          f"more than the limit of {MAX_INT_BITS:,}; write a float ({hint}) or a smaller power")
-
-
-def check_int_bits(value, what: str) -> None:
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > MAX_INT_BITS:
-        raise LimitError(f"{_p(what)}an integer of {value.bit_length():,} bits, more than the limit of "
-                         f"{MAX_INT_BITS:,}")
 
 
 def _short(n: int) -> str:
