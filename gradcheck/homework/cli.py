@@ -7,7 +7,6 @@ Exit codes: 0 when every claim is correct or matches its ``expect``; 1 otherwise
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import math
 import sys
@@ -272,6 +271,8 @@ def _check_within_budget(derivation, claim, check_claim, kwargs, seconds: float 
             return check_claim(derivation, claim, **kwargs)
     except limits.BudgetExceeded as exc:
         return not_evaluable(file_spent if exc.what == "the file" else f"{exc}; raise it with --time-per-claim")
+    except Exception as exc:  # noqa: BLE001 - RecursionError, MemoryError, ...: reported, never a traceback
+        return not_evaluable(f"the check raised {type(exc).__name__}: {exc}")
 
 
 def main(argv: list[str] | None = None) -> int:
