@@ -73,7 +73,8 @@ def file_outcome(text: str, flags: list[str], tmp: Path) -> tuple[str, float, st
 
 def message_kind(err: str) -> str:
     """A coarse class of an exit-2 message (for the campaign's table)."""
-    for needle, label in (("usage:", "a bad flag (argparse)"), ("--report", "an unwritable --report"),
+    for needle, label in (("usage:", "a bad flag (argparse)"), ("unknown oracle", "a bad flag (--oracles)"),
+                          ("nest more than", "TOML nesting or dotted keys"), ("dotted key", "TOML nesting or dotted keys"), ("--report", "an unwritable --report"),
                           ("TOML syntax", "TOML syntax"), ("limit", "a limit (size, depth, length, bits)"),
                           ("must be", "a field of the wrong type or value"), ("step ", "a step (name, shape, value)"),
                           ("unknown top-level key", "an unknown key"), ("not finite", "a non-finite literal")):

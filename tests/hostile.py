@@ -94,6 +94,13 @@ def _expressions(leaf):
 EXPRESSIONS = _expressions(st.one_of(st.sampled_from(NAMES), NUMBERS))
 GARBAGE = st.one_of(st.text(max_size=40), st.sampled_from(["\x1b[2K\r", "<script>alert(1)</script>",
                                                            "<img src=x onerror=alert(1)>", "\ufeff", "\u202e"]))
+RAW_TOML = st.one_of(
+    st.text(max_size=60),
+    st.integers(1, 3000).map(lambda n: "x = " + "[" * n + "]" * n),
+    st.integers(1, 500).map(lambda n: "y = " + "{ a = " * n + "1" + " }" * n),
+    st.integers(1, 5000).map(lambda n: "k" + ".k" * n + " = 1"),
+    st.sampled_from(["[[claims]]", "[[claims]]\nname = 1", "[forward]\nloss = 1", "[dims]\nm = -1",
+                     "[data]\nX = { value = [[1, 2], [3]] }", "claims = 3", '"\\u0000" = 1', "[data.X]"]))
 TOML_VALUES = st.one_of(st.integers(-3, 10**20), st.floats(allow_nan=True, allow_infinity=True),
                         st.sampled_from(['"big"', '"x"', "[1, 2]", "{ d = \"x\" }", "true", "5", "-1", "0",
                                          "nan", "inf", "9223372036854775807", '"gradient"', '"loss"', '"W"']))
@@ -125,6 +132,8 @@ def files(draw) -> str:
     dim = sometimes(st.sampled_from(["m", "d"]), "", 5)
     if dim:
         text = text.replace(f"{dim} = ", f"{dim} = {toml_value(draw(TOML_VALUES))}\n# was ", 1)
+    if draw(st.integers(1, 4)) == 1:
+        text += draw(RAW_TOML) + "\n"
     if draw(st.booleans()):
         text = "\ufeff" + text
     return text

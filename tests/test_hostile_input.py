@@ -188,6 +188,21 @@ def test_a_file_over_the_size_limit_is_refused(tmp_path):
     assert o.code == 2 and "bytes" in o.err
 
 
+@pytest.mark.parametrize("text,message", [("x = " + "[" * 100_000 + "]" * 100_000 + "\n", "nest more than"),
+                                          ("x = " + "{ a = " * 200 + "1" + " }" * 200 + "\n", "nest more than"),
+                                          ("a" + ".a" * 100_000 + " = 1\n", "dotted key")],
+                         ids=["arrays 100000 deep", "inline tables 200 deep", "a dotted key of 100000 parts"])
+def test_toml_that_would_choke_the_reader_is_refused_first(tmp_path, text, message):
+    o = check_text(tmp_path, text)
+    assert o.code == 2 and message in o.err and "line 1" in o.err
+
+
+def test_brackets_inside_strings_and_comments_are_not_nesting(tmp_path):
+    deep = "[" * 40
+    text = homework(extra=f"latex = '{deep}'\nreason = \"{deep} \\\" {deep}\"\n") + f"# {deep}\n"
+    assert check_text(tmp_path, text).code == 0
+
+
 # ----------------------------------------------------------------------------------------- types
 TYPES = {
     "param_scale string": ('param_scale = "big"\n', "`param_scale` must be a positive finite number"),

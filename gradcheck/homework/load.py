@@ -16,6 +16,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from gradcheck import limits
 from gradcheck.claim import KINDS, VERDICTS, Claim, Derivation
 from gradcheck.expr import Expression, ExpressionError, parse
 from gradcheck.homework import validate
@@ -46,8 +47,15 @@ def load(path: str | Path) -> Derivation:
 
 
 def loads(text: str, *, name: str = "<homework>") -> Derivation:
+    text = text.removeprefix("\ufeff")  # a UTF-8 byte-order mark is not TOML
     try:
-        doc = tomllib.loads(text.removeprefix("\ufeff"))  # a UTF-8 byte-order mark is not TOML
+        validate.check_toml_text(text)
+        with limits.deadline(validate.TOML_SECONDS, "reading the TOML file"):
+            doc = tomllib.loads(text)
+    except validate.FileProblem as exc:
+        raise HomeworkError(f"{name}: {exc}") from None
+    except (limits.BudgetExceeded, RecursionError) as exc:
+        raise HomeworkError(f"{name}: the TOML reader gave up ({exc}); simplify the file") from None
     except tomllib.TOMLDecodeError as exc:
         raise HomeworkError(f"{name}: TOML syntax error: {exc} (fix the file at that line and column)") from None
     return _Builder(doc, name).build()

@@ -81,6 +81,53 @@ def read_text(path: str | os.PathLike) -> str:
                           "save it as UTF-8") from None
 
 
+# ------------------------------------------------------------------------------------ the TOML text
+MAX_TOML_DEPTH = 32  # nested [ and { (Python's TOML reader recurses on them)
+MAX_KEY_PARTS = 32  # parts of a dotted key (a.b.c); very long ones make the reader take minutes
+TOML_SECONDS = 20.0  # a budget for the standard TOML reader on anything the scan lets through
+
+
+def check_toml_text(text: str) -> None:
+    """Refuse TOML that the standard reader would choke on (deep nesting, huge dotted keys), by one
+    scan that skips strings and comments; names the line."""
+    depth, line, parts, in_key, i, n = 0, 1, 0, True, 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\n":
+            line, parts, in_key = line + 1, 0, depth == 0
+        elif ch == "#":
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+            continue
+        elif ch in "\"'":
+            quote = text[i:i + 3] if text[i:i + 3] in ('"""', "'''") else ch
+            j, i = i + len(quote), i + len(quote)
+            while i < n and text[i:i + len(quote)] != quote:
+                if text[i] == "\\" and quote[0] == '"':
+                    i += 1
+                elif text[i] == "\n":
+                    line += 1
+                    if len(quote) == 1:
+                        break
+                i += 1
+            i += len(quote)
+            continue
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_TOML_DEPTH:
+                raise FileProblem(f"line {line}: brackets nest more than {MAX_TOML_DEPTH} levels deep; "
+                                  "write arrays of at most a few dimensions")
+        elif ch in "]}":
+            depth = max(depth - 1, 0)
+        elif ch == "=":
+            in_key = False
+        elif ch == "." and in_key:
+            parts += 1
+            if parts > MAX_KEY_PARTS:
+                raise FileProblem(f"line {line}: a dotted key of more than {MAX_KEY_PARTS} parts; use a table")
+        i += 1
+
+
 # ------------------------------------------------------------------------------------ the document
 def check_document(doc: Mapping[str, Any]) -> None:
     """Raise :class:`FileProblem` (without the file name) for the first field of a wrong type or value."""
