@@ -204,7 +204,20 @@ def _arm() -> None:
         signal.setitimer(signal.ITIMER_REAL, 0)
 
 
+def _importing(frame) -> bool:
+    """Is the interrupted code inside an ``import``? (Interrupted there, a module such as sympy would be
+    left half-initialised in ``sys.modules`` for the rest of the process.)"""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
+
+
 def _on_alarm(signum, frame):
+    if _importing(frame):  # deferred until the import is done
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        return
     now = time.monotonic()
     due = [b for b in _deadlines if not b.fired and b.expiry <= now + 1e-3]
     if due:

@@ -241,6 +241,7 @@ def _run_check(args: argparse.Namespace, file_end: float) -> int:
         say(f"{derivation.source}: {derivation.title} ({len(derivation.claims)} claims)", talk)
         if ignore:
             say("expectations ignored (--ignore-expect): a claim counts as OK only when it is correct", talk)
+    _import_oracles(oracles)  # before any budget starts: imports are not charged to the first claim
     t0 = time.perf_counter()
     results, notes_seen = [], set()
     width = max([12] + [len(textsafe.terminal(c.name)) for c in derivation.claims])
@@ -278,6 +279,17 @@ def _run_check(args: argparse.Namespace, file_end: float) -> int:
         write_together({args.report: str(render_markdown([(derivation, results)]))})
         say(f"report written to {args.report}", talk)
     return EXIT_OK if n_ok == len(results) else EXIT_WRONG
+
+
+def _import_oracles(oracles) -> None:
+    import importlib
+
+    for name in oracles:
+        importlib.import_module(f"gradcheck.oracles.{name}")
+    if "symbolic" in oracles:
+        import sympy  # noqa: F401 - the symbolic oracle imports it on first use
+    if "autodiff" in oracles:
+        import jax  # noqa: F401
 
 
 def _check_within_budget(derivation, claim, check_claim, kwargs, seconds: float | None, file_left: float | None,
