@@ -528,6 +528,10 @@ class _Interpreter:
         except limits.LimitError as exc:
             raise ExpressionError(str(exc), where=self.where, line=node.lineno, column=node.col_offset + 1,
                                   construct="limit") from None
+        except OverflowError as exc:  # e.g. an axis of 2**64
+            raise ExpressionError(f"{node.func.id}(...): a number is too large ({exc})", where=self.where,
+                                  line=node.lineno, column=node.col_offset + 1,
+                                  construct=f"function {node.func.id}") from None
         except TypeError as exc:
             raise ExpressionError(f"{node.func.id}(...) was called wrongly: {exc}", where=self.where,
                                   line=node.lineno, column=node.col_offset + 1,
