@@ -328,7 +328,7 @@ def holds_only_under_sign_convention(source: Derivation | Model, claim: Claim, *
     """
     model = source.model_of(claim) if isinstance(source, Derivation) else (claim.model or source)
     uses = source.derivative_names(claim) if isinstance(source, Derivation) else dict(claim.uses)
-    if claim.kind == "update" or model.sense != "maximise":
+    if claim.kind in ("update", "value") or model.sense != "maximise":
         return False
     point = draw_points(model, 1, seed=seed)[0].values
     targets = {claim.target(model)} | {o for o, _ in uses.values()}

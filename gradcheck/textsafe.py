@@ -12,6 +12,7 @@ through. Every such text goes through one of these functions on its way out:
   punctuation backslash-escaped, ``|`` escaped for tables), control characters escaped as above;
 * :func:`code`: the text inside an inline code span (backticks cannot end it early);
 * :func:`markdown_text`: text with code spans of ours: HTML characters as entities outside them;
+* :func:`no_html`: markdown of ours that may hold file text (links, math kept): no tag can form;
 * :func:`math`: LaTeX inside ``$...$``: ``<`` and ``>`` become ``\\lt`` and ``\\gt``, so raw HTML
   cannot form;
 """
@@ -66,6 +67,23 @@ def markdown(text: object) -> str:
 
 
 _ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;", "[": "\\[", "]": "\\]"}
+
+
+def no_html(text: object) -> str:
+    """Markdown that may hold our own markup (code spans, links, math): outside code spans ``<`` and ``>``
+    become entities, so no HTML tag can form; nothing else changes (with an odd number of backticks,
+    every ``<`` and ``>`` is escaped)."""
+    s = terminal(text)
+    if "<" not in s and ">" not in s:
+        return s
+    parts = s.split("`")
+    if len(parts) % 2 == 0:
+        return _no_tags(s)
+    return "`".join(p if i % 2 else _no_tags(p) for i, p in enumerate(parts))
+
+
+def _no_tags(s: str) -> str:
+    return s.replace("<", "&lt;").replace(">", "&gt;")
 
 
 def markdown_text(text: object) -> str:

@@ -466,7 +466,7 @@ def finite_difference(model: Model, claim: Claim, points: list[Point], uses: Map
             continue
         jac, err, smooth, used = jacobian(f, x0, rng, method, step)
         methods.add(used)
-        truth, off = truth_from_jacobian(claim, jac, of_shape, x0.shape, x0, lr)
+        truth, off = truth_from_jacobian(claim, jac, of_shape, x0.shape, x0, lr, to_float(values[of]))
         results.append(PointMeasurement(claimed, to_float(truth), err, smooth, off))
     return Measurement("finite_difference", " / ".join(sorted(methods)), dict(model.dims), tuple(results),
                        seconds=time.perf_counter() - t0)
