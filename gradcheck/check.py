@@ -23,6 +23,7 @@ from dataclasses import replace as replace_claim
 
 from gradcheck.claim import Claim, Derivation
 from gradcheck.diagnose import Diagnosis, diagnose
+from gradcheck import limits
 from gradcheck.model import Model, ModelError
 from gradcheck.oracles import ORACLES
 from gradcheck.oracles.common import Measurement, ShapeClash, evaluate_formula, expected_shape, traced
@@ -123,6 +124,19 @@ def trace_shapes(model: Model, claim: Claim, point: Point, uses) -> tuple[tuple,
 
 def _run(oracle: str, model: Model, claim: Claim, points: list[Point], uses, seed: int, options) -> Measurement:
     t0 = time.perf_counter()
+    what = f"the {oracle} oracle"
+    try:
+        with limits.deadline(limits.oracle_seconds(), what):
+            return _run_oracle(oracle, model, claim, points, uses, seed, options)
+    except limits.BudgetExceeded as exc:
+        if exc.what != what:
+            raise  # a budget around the whole claim or file
+        return Measurement(oracle, "", dict(model.dims), error=str(exc), seconds=time.perf_counter() - t0)
+
+
+def _run_oracle(oracle: str, model: Model, claim: Claim, points: list[Point], uses, seed: int, options
+                ) -> Measurement:
+    t0 = time.perf_counter()
     try:
         if oracle == "finite_difference":
             from gradcheck.oracles.finite_difference import finite_difference
@@ -215,6 +229,10 @@ def _check_claim(source: Derivation | Model, claim: Claim, *, oracles: Iterable[
         return result("not evaluable", message=f"the formula raised {type(exc).__name__}: {exc}",
                       point=points[0].values, notes=notes)
 
+    try:
+        limits.check_claim_size(of_shape, wrt_shape, f"claim {claim.name!r}")
+    except limits.LimitError as exc:
+        return result("not evaluable", message=str(exc), point=points[0].values, notes=notes)
     measured = {o: _run(o, model, claim, points, uses, seed, options) for o in oracles}
     verdicts = {o: judge(m, rtol, atol) for o, m in measured.items()}
     reference = _reference(measured)
@@ -230,6 +248,9 @@ def _check_claim(source: Derivation | Model, claim: Claim, *, oracles: Iterable[
         want = expected_shape(claim, of_shape, wrt_shape)
         return result("shape error", message=f"the formula gives shape {claimed_shape}, but {claim.kind} "
                       f"d {claim.target(model)} / d {claim.wrt} has shape {want}", **common)
+    nonfinite = nonfinite_points(measured)
+    if nonfinite:  # no oracle may vouch for a formula that is not finite where the loss is
+        return result("not evaluable", message=nonfinite, **common)
     decisive = {o: s for o, s in statuses.items() if s in ("pass", "fail")}
     if not decisive:
         why = "; ".join(f"{o}: {v.message or v.status}" for o, v in verdicts.items())
@@ -247,6 +268,27 @@ def _check_claim(source: Derivation | Model, claim: Claim, *, oracles: Iterable[
         return result("incorrect", diagnosis=diag, **common)
     split = ", ".join(f"{o} {s}" for o, s in decisive.items())
     return result("oracles disagree", message=f"the oracles do not agree on this claim: {split}", **common)
+
+
+def nonfinite_points(measured: Mapping[str, Measurement]) -> str:
+    """Where the numeric oracles met NaN or inf in the formula or in the true derivative ('' if nowhere).
+
+    The loss is finite at every drawn point, so a formula that is not finite there cannot be
+    judged correct, even when SymPy's exact arithmetic (where ``0 * log(w)`` is 0) passes it."""
+    found = []
+    for o in ("finite_difference", "autodiff"):
+        m = measured.get(o)
+        if m is None or m.error is not None:
+            continue
+        for what, attr in (("the formula", "claimed"), ("the true derivative", "truth")):
+            at = [str(k) for k, p in enumerate(m.points) if getattr(p, attr) is not None
+                  and np.size(getattr(p, attr)) and not np.all(np.isfinite(getattr(p, attr)))]
+            if at:
+                found.append(f"{o}: {what} gives NaN or inf at point{'s' if len(at) > 1 else ''} {', '.join(at)}")
+    if not found:
+        return ""
+    return ("not finite where the loss is finite (" + "; ".join(found) + "): the formula must give finite "
+            "numbers at every point, e.g. no log of a negative value, no exp that overflows")
 
 
 def _with_negations(model: Model, names: Iterable[str]) -> tuple[Model, dict[str, str]]:

@@ -18,6 +18,8 @@ import sys
 import time
 from typing import Sequence
 
+from gradcheck import textsafe
+
 ORACLE_CHOICES = ("finite_difference", "symbolic", "autodiff")
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE = 0, 1, 2
 
@@ -112,23 +114,28 @@ class Progress:
             return
         mark = {True: "", None: "", False: f"  <-- expected {s.expect}"}[s.expected_ok]
         width = len(str(total))
-        self.stream.write(f"[{n:>{width}}/{total}] {s.document}/{s.name}: {s.verdict} ({s.seconds:.1f} s){mark}\n")
+        line = f"[{n:>{width}}/{total}] {s.document}/{s.name}: {s.verdict} ({s.seconds:.1f} s){mark}"
+        self.stream.write(textsafe.terminal(line) + "\n")
         self.stream.flush()
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from gradcheck.report.run import ReportError, available_documents, report
 
+    from gradcheck.outputs import OutputError, check_output_dir
+
     t0 = time.perf_counter()
     try:
+        if not args.list:
+            check_output_dir(args.out, "--out")  # before any check runs, not after an hour of them
         if args.list:
             for doc_id, d in available_documents(args.modules).items():
                 print(f"{doc_id}\t{len(d.claims)} claims\t{d.title}")
             return EXIT_OK
         files = report(args.out, documents=args.documents, oracles=tuple(dict.fromkeys(args.oracles or ())) or None,
                        jobs=args.jobs, modules=tuple(args.modules), progress=Progress(enabled=not args.quiet))
-    except ReportError as exc:
-        print(f"gradcheck report: error: {exc}", file=sys.stderr)
+    except (ReportError, OutputError) as exc:
+        print(f"gradcheck report: error: {textsafe.terminal_lines(exc)}", file=sys.stderr)
         return EXIT_USAGE
     wall = time.perf_counter() - t0
     results = [s for _, rs in files.doc_results for s in rs]
@@ -140,9 +147,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(f"gradcheck report: {len(results)} claims in {len(files.doc_results)} documents: "
               + ", ".join(f"{n} {v}" for v, n in tally.items()), file=sys.stderr)
         for s in unexpected:
-            print(f"  NOT AS EXPECTED: {s.document}/{s.name}: {s.verdict}"
-                  f"{' (' + s.diagnosis.kind + ')' if s.diagnosis else ''}, expected {s.expect}"
-                  f"{' (' + s.expect_diagnosis + ')' if s.expect_diagnosis else ''}", file=sys.stderr)
+            print(textsafe.terminal(f"  NOT AS EXPECTED: {s.document}/{s.name}: {s.verdict}"
+                                    f"{' (' + s.diagnosis.kind + ')' if s.diagnosis else ''}, expected {s.expect}"
+                                    f"{' (' + s.expect_diagnosis + ')' if s.expect_diagnosis else ''}"),
+                  file=sys.stderr)
         print(f"wrote {files.markdown}, {files.json} and {len(files.figures)} figures in {wall:.1f} s "
               f"(wall time)", file=sys.stderr)
     return EXIT_UNEXPECTED if unexpected else EXIT_OK

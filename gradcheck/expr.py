@@ -28,6 +28,7 @@ import ast
 import copy
 import difflib
 import inspect
+import math
 import operator
 import re
 import sys
@@ -35,7 +36,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
-from gradcheck import kinks, numpy_names, numpy_ops, ops
+from gradcheck import kinks, limits, numpy_names, numpy_ops, ops
 from gradcheck.model import ModelError
 
 
@@ -50,15 +51,17 @@ class ExpressionError(ModelError):
 
 
 def _ones(shape):
-    return ops.ones(_int_shape(shape))
+    return ops.ones(limits.check_shape(_int_shape(shape), "ones(...)"))
 
 
 def _zeros(shape):
-    return ops.zeros(_int_shape(shape))
+    return ops.zeros(limits.check_shape(_int_shape(shape), "zeros(...)"))
 
 
 def _eye(n):
-    return ops.eye(int(n))
+    n = _int_shape(n)[0]
+    limits.check_shape((n, n), "eye(...)")
+    return ops.eye(n)
 
 
 def _reshape(x, shape):
@@ -70,9 +73,20 @@ def _transpose(x, axes=None):
 
 
 def _int_shape(shape):
-    if isinstance(shape, (list, tuple)):
-        return tuple(int(s) for s in shape)
-    return (int(shape),)
+    sizes = shape if isinstance(shape, (list, tuple)) else (shape,)
+    out = []
+    for s in sizes:
+        if isinstance(s, int) and not isinstance(s, bool):
+            out.append(s)  # however large: the size limit names it
+            continue
+        try:
+            f = float(s)  # numpy and SymPy numbers alike
+        except (TypeError, ValueError, OverflowError):
+            f = None
+        if f is None or isinstance(s, bool) or not math.isfinite(f) or f != int(f):
+            raise limits.LimitError(f"a size must be a whole number, got {s!r}")
+        out.append(int(f))
+    return tuple(out)
 
 
 def _min(x, axis=None, keepdims=False):
@@ -113,7 +127,6 @@ _BINOP_TEXT = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow:
                ast.FloorDiv: "//", ast.Mod: "%"}
 _CMP = {ast.Gt: ">", ast.GtE: ">=", ast.Lt: "<", ast.LtE: "<=", ast.Eq: "==", ast.NotEq: "!="}
 _EINSUM_RE = re.compile(r"^[A-Za-z ,.]*(->[A-Za-z .]*)?$")
-_MAX_INT_POWER = 64
 
 _CONSTRUCT = {
     "Lambda": "a lambda (define a helper with def in a code block)",
@@ -139,6 +152,10 @@ class Expression:
 
     def __init__(self, tree: ast.Expression, source: str, where: str = ""):
         self.tree, self.source, self.where = tree, source, where
+        try:
+            limits.check_tree(tree, "")
+        except limits.LimitError as exc:
+            raise ExpressionError(str(exc), where=where, construct="limit") from None
         names: list[str] = []
         _Validator(where, names).visit(tree)
         self._names = tuple(dict.fromkeys(names))
@@ -216,14 +233,22 @@ def parse(text: str, *, where: str = "") -> Expression:
     """Parse and whitelist-check ``text``; raises :class:`ExpressionError` with line and column."""
     if not isinstance(text, str):
         raise ExpressionError(f"expected an expression string, got {type(text).__name__}", where=where)
-    stripped = text.strip()
+    stripped = text.strip().lstrip("\ufeff")
     if not stripped:
         raise ExpressionError("the expression is empty", where=where)
+    try:
+        limits.check_source(stripped, "")
+    except limits.LimitError as exc:
+        raise ExpressionError(str(exc), where=where, construct="limit") from None
     try:
         tree = ast.parse(stripped, mode="eval")
     except SyntaxError as exc:
         raise ExpressionError(f"syntax error: {exc.msg}", where=where, line=exc.lineno or 1,
                               column=max(exc.offset or 0, 1), construct="syntax") from None
+    except (RecursionError, MemoryError):  # Python's own parser gives up on very deep nesting
+        raise ExpressionError(f"the expression nests too deeply to be parsed (more than {limits.MAX_DEPTH} "
+                              "levels of +, **, unary minus, .T or indexing); split it into several steps",
+                              where=where, construct="limit") from None
     tree, problems = numpy_names.normalize(tree, stripped)
     if problems:
         raise problem_error(problems[0], where)
@@ -438,17 +463,31 @@ class _Interpreter:
             return sympy.Integer(v) if isinstance(v, int) else sympy.Rational(repr(v))
         return v
 
+    def limit(self, node, check, *args) -> None:
+        """Run a :mod:`gradcheck.limits` check; its message gets this expression's line and column."""
+        try:
+            check(*args)
+        except limits.LimitError as exc:
+            raise ExpressionError(str(exc), where=self.where, line=getattr(node, "lineno", None),
+                                  column=getattr(node, "col_offset", -1) + 1, construct="limit") from None
+
     def visit_BinOp(self, node):
         left, right = self.visit(node.left), self.visit(node.right)
-        if isinstance(node.op, ast.Pow) and isinstance(left, int) and isinstance(right, int) \
-                and abs(right) > _MAX_INT_POWER:
-            raise ExpressionError(f"integer power {left}**{right} is too large", where=self.where,
-                                  line=node.lineno, column=node.col_offset + 1, construct="**")
+        op = _BINOP_TEXT[type(node.op)]
+        if isinstance(node.op, ast.Pow) and isinstance(left, int) and isinstance(right, int):
+            self.limit(node, limits.check_int_power, left, right, "")
+        shape = limits.matmul_result(left, right) if op == "@" else limits.broadcast_result(left, right)
+        self.limit(node, limits.check_result, shape, f"the result of `{op}`")
         if isinstance(node.op, ast.Div) and isinstance(left, int) and isinstance(right, int) \
                 and not isinstance(left, bool) and not isinstance(right, bool) and right == 0:
             raise ExpressionError("division by zero", where=self.where, line=node.lineno,
                                   column=node.col_offset + 1, construct="/")
-        return _BINOPS[type(node.op)](left, right)
+        try:
+            return _BINOPS[type(node.op)](left, right)
+        except OverflowError:  # Python numbers: 1e308 ** 2, 10**400 / 3
+            raise ExpressionError(f"`{op}` gives a number too large for float64 (above 1.8e308); use smaller "
+                                  "constants", where=self.where, line=node.lineno, column=node.col_offset + 1,
+                                  construct=op) from None
 
     def visit_UnaryOp(self, node):
         v = self.visit(node.operand)
@@ -527,12 +566,40 @@ class _Interpreter:
             kwargs[kw.arg] = value
         if node.func.id == "einsum":
             args[0] = node.args[0].value  # the subscripts string, never converted
+        self._check_call_size(node, args)
         try:
             out = fn(*args, **kwargs)
             if self.symbolic and isinstance(out, np.ndarray) and out.dtype.kind == "f":
                 out = numpy_ops.exact_array(out)  # ones(...), eye(n) among SymPy values: stay exact
             return out
+        except limits.LimitError as exc:
+            raise ExpressionError(str(exc), where=self.where, line=node.lineno, column=node.col_offset + 1,
+                                  construct="limit") from None
+        except OverflowError as exc:  # e.g. an axis of 2**64
+            raise ExpressionError(f"{node.func.id}(...): a number is too large ({exc})", where=self.where,
+                                  line=node.lineno, column=node.col_offset + 1,
+                                  construct=f"function {node.func.id}") from None
         except TypeError as exc:
             raise ExpressionError(f"{node.func.id}(...) was called wrongly: {exc}", where=self.where,
                                   line=node.lineno, column=node.col_offset + 1,
                                   construct=f"function {node.func.id}") from None
+
+    def _check_call_size(self, node, args) -> None:
+        """Refuse a call whose result (or einsum's work) exceeds the limits, before it allocates."""
+        name, what = node.func.id, f"{node.func.id}(...)"
+        if name == "einsum" and len(args) > 1:
+            sizes = limits.einsum_sizes(args[0], args[1:])
+            if sizes is not None:
+                self.limit(node, limits.check_result, sizes[0], what)
+                self.limit(node, limits.check_work, sizes[1], what)
+        elif name == "outer" and len(args) == 2:
+            a, b = (limits.shape_of(x) for x in args)
+            if a is not None and b is not None:
+                self.limit(node, limits.check_result, (limits.entries(a), limits.entries(b)), what)
+        elif name == "diag" and args and limits.shape_of(args[0]) is not None and len(limits.shape_of(args[0])) == 1:
+            n = limits.shape_of(args[0])[0]
+            self.limit(node, limits.check_result, (n, n), what)
+        elif name in ("stack", "concatenate") and args and isinstance(args[0], (list, tuple)):
+            shapes = [limits.shape_of(x) for x in args[0]]
+            if all(s is not None for s in shapes):
+                self.limit(node, limits.check_result, (sum(limits.entries(s) for s in shapes),), what)

@@ -103,14 +103,17 @@ def draw_points(model: Model, n: int = 3, *, seed: int = 0, dims: Mapping[str, i
     rng = np.random.default_rng(seed)
     points: list[Point] = []
     for _ in range(n):
-        fallback = None
+        fallback, last_bad = None, ""
         for draw in range(1, max_draws + 1):
             values = _candidate(model, rng, dims)
             with kinks.watch() as log, np.errstate(all="ignore"):
                 out = model.forward(values, dims)
             finite = all(np.all(np.isfinite(np.asarray(v, dtype=float)))
                          for k, v in out.items() if k not in dims and k not in model.constants)
-            if not finite or log.min_distance < margin:
+            if not finite:
+                last_bad = first_nonfinite(model, values, out, dims)
+                continue
+            if log.min_distance < margin:
                 continue
             if log.both_branches:
                 notes = () if draw == 1 else (f"drawn {draw} times to stay {margin:g} away from kinks "
@@ -122,6 +125,21 @@ def draw_points(model: Model, n: int = 3, *, seed: int = 0, dims: Mapping[str, i
         else:
             if fallback is None:
                 raise ModelError(f"{model.name}: no point with finite values at least {margin:g} away from "
-                                 f"every kink in {max_draws} draws")
+                                 f"every kink in {max_draws} draws" + (f"; {last_bad}" if last_bad else ""))
             points.append(fallback)
     return points
+
+
+def first_nonfinite(model: Model, values: Mapping[str, np.ndarray], out: Mapping, dims: Mapping[str, int]) -> str:
+    """Which input or step is the first to hold NaN or inf at a drawn point (to name it in a message)."""
+    for name in list(values) + [s.name for s in model.step_list]:
+        v = out.get(name, values.get(name))
+        try:
+            finite = bool(np.all(np.isfinite(np.asarray(v, dtype=complex))))
+        except (TypeError, ValueError):
+            continue
+        if not finite:
+            kind = "step" if name not in values else "input"
+            return (f"{kind} {name!r} is the first that is not finite (NaN or inf), e.g. a log of a negative "
+                    "value, a division by zero or an exp that overflows")
+    return ""

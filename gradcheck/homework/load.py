@@ -16,10 +16,10 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from gradcheck import dimexpr
+from gradcheck import dimexpr, limits
 from gradcheck.claim import KINDS, VERDICTS, Claim, Derivation
 from gradcheck.expr import Expression, ExpressionError, parse
-from gradcheck.homework import upstream
+from gradcheck.homework import upstream, validate
 from gradcheck.homework.code import Block, BlockErrors, parse_block, unknown_names
 from gradcheck.homework.lowering import BlockFormula, check_aliasing, lower_forward
 from gradcheck.model import DATA_KINDS, Data, Model, ModelError
@@ -35,25 +35,29 @@ class HomeworkError(ModelError):
 
 
 def _suggest(name: str, known) -> str:
-    close = difflib.get_close_matches(name, sorted(map(str, known)), n=3)
+    close = difflib.get_close_matches(str(name), sorted(map(str, known)), n=3)
     return f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
 
 
 def load(path: str | Path) -> Derivation:
     """Read, validate and build the derivation of a homework file."""
-    path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise HomeworkError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise HomeworkError(f"{path}: cannot read the file: {exc}") from None
+        text = validate.read_text(path)
+    except validate.FileProblem as exc:
+        raise HomeworkError(str(exc)) from None
     return loads(text, name=str(path))
 
 
 def loads(text: str, *, name: str = "<homework>") -> Derivation:
+    text = text.removeprefix("\ufeff")  # a UTF-8 byte-order mark is not TOML
     try:
-        doc = tomllib.loads(text)
+        validate.check_toml_text(text)
+        with limits.deadline(validate.TOML_SECONDS, "reading the TOML file"):
+            doc = tomllib.loads(text)
+    except validate.FileProblem as exc:
+        raise HomeworkError(f"{name}: {exc}") from None
+    except (limits.BudgetExceeded, RecursionError) as exc:
+        raise HomeworkError(f"{name}: the TOML reader gave up ({exc}); simplify the file") from None
     except tomllib.TOMLDecodeError as exc:
         raise HomeworkError(f"{name}: TOML syntax error: {exc} (fix the file at that line and column)") from None
     return _Builder(doc, name, text).build()
@@ -80,6 +84,10 @@ class _Builder:
 
     # ------------------------------------------------------------------ model
     def build(self) -> Derivation:
+        try:
+            validate.check_document(self.doc)
+        except validate.FileProblem as exc:
+            raise self.fail(str(exc)) from None
         for key in self.doc:
             if key not in TOP_KEYS:
                 raise self.fail(f"unknown top-level key {key!r}{_suggest(key, TOP_KEYS)} "
@@ -193,6 +201,7 @@ class _Builder:
                     raise self.fail(f"{what}: value must be a (nested) list of numbers of equal lengths") from None
             if "shape" in spec:
                 shape = self._shape(what, spec["shape"], dims)
+                self._size(what, shape, dims)
             elif value is not None:
                 shape = value.shape
             else:
@@ -220,6 +229,7 @@ class _Builder:
             if isinstance(shape, dict) and "shape" in shape:
                 shape = shape["shape"]
             out[name] = self._shape(f"param {name!r}", shape, dims)
+            self._size(f"param {name!r}", out[name], dims)
         return out
 
     # ------------------------------------------------------------------ code blocks and upstream claims
@@ -344,6 +354,12 @@ class _Builder:
         self.backward = block
         self.backward_reads = tuple(n for n in block.loads() if n in vocabulary)
 
+    def _size(self, what: str, shape: tuple, dims) -> None:
+        try:
+            validate.check_shape_size(what, shape, dims)
+        except validate.FileProblem as exc:
+            raise self.fail(str(exc)) from None
+
     def _steps(self, dims, constants, data, params, objective, only_upstream=False):
         forward = self.table("forward", required=True)
         inputs = set(dims) | set(constants) | set(data) | set(params)
@@ -446,6 +462,9 @@ class _Builder:
         where = f"claim {name!r}"
         if not isinstance(spec, dict):
             raise ModelError("each claim must be a table ([[claims]] with name, wrt, formula)")
+        problem = validate.claim_problem(spec)
+        if problem:
+            raise ModelError(problem)
         for k in spec:
             if k not in CLAIM_KEYS:
                 raise ModelError(f"unknown key {k!r}{_suggest(k, CLAIM_KEYS)} (allowed: {', '.join(CLAIM_KEYS)})")

@@ -24,7 +24,6 @@ Large models are checked at reduced dims (``Model.symbolic_dims``, or every dim 
 from __future__ import annotations
 
 import contextlib
-import signal
 import threading
 import time
 from fractions import Fraction
@@ -32,7 +31,7 @@ from typing import Mapping
 
 import numpy as np
 
-from gradcheck import kinks
+from gradcheck import kinks, limits
 from gradcheck.claim import Claim
 from gradcheck.model import Model
 from gradcheck.oracles.common import (Measurement, PointMeasurement, check_target, evaluate_formula,
@@ -129,19 +128,12 @@ def _derivative(model: Model, values: dict, of: str, wrt: str, tag: str):
 
 @contextlib.contextmanager
 def _deadline(seconds: float):
-    """Raise TimeoutError after ``seconds`` (main thread only; elsewhere no proof is attempted)."""
+    """Raise TimeoutError after ``seconds`` (main thread only; elsewhere no proof is attempted). Nests
+    inside the budgets of :func:`gradcheck.limits.deadline` (an oracle's, a claim's) without cancelling them."""
     if threading.current_thread() is not threading.main_thread() or seconds <= 0:
         raise TimeoutError
-    def handler(signum, frame):
-        raise TimeoutError
-
-    old = signal.signal(signal.SIGALRM, handler)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
+    with limits.inner_timeout(seconds):
         yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
 
 
 def _mp(value):

@@ -12,6 +12,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from gradcheck import textsafe
 from gradcheck.report.summary import (VERDICT_ORDER, ClaimSummary, DocInfo, counts, doc_info, repaired_siblings,
                                       summarize)
 
@@ -21,14 +22,19 @@ ALL_ORACLES = ("finite_difference", "symbolic", "autodiff")
 
 # ---------------------------------------------------------------------------------------- formatting
 def cell(text: Any) -> str:
-    """Plain text for a table cell: one line, ``|`` escaped."""
-    s = " ".join(str(text).split())
+    """A table cell: one line, ``|`` escaped, and no HTML tag (text from a file may be in it)."""
+    s = textsafe.no_html(" ".join(str(text).split()))
     return s.replace("|", r"\|")
+
+
+def text(value: Any) -> str:
+    """Text that comes from a file (a name, a reason, a title): shown literally, no HTML, no link."""
+    return textsafe.markdown_text(value)
 
 
 def math_text(latex: str) -> str:
     """LaTeX without pipes (they would end a table cell on GitHub) or line breaks."""
-    s = " ".join(str(latex).split())
+    s = textsafe.math(" ".join(str(latex).split()))  # < and > as \lt and \gt: no HTML tag can form
     s = s.replace(r"\|", r"\Vert ").replace("|", r"\vert ")
     return s.strip()
 
@@ -40,7 +46,7 @@ def inline_math(latex: str) -> str:
 
 def code(text: Any) -> str:
     """Inline code for a table cell (backticks and pipes made safe)."""
-    s = " ".join(str(text).split()).replace("`", "'")
+    s = textsafe.terminal(" ".join(str(text).split())).replace("`", "'")
     return f"`{s}`".replace("|", r"\|") if s else ""
 
 
@@ -198,12 +204,12 @@ def diagnosis_text(s: ClaimSummary, results: Sequence[ClaimSummary] = (),
         return ("corrects " + ", ".join(claim_link(r) for r in fixed)) if fixed else ""
     d = s.diagnosis
     if d is not None and d.kind == "no simple relation" and s.repair is not None and s.repair.explanation:
-        return s.repair.explanation
+        return textsafe.no_html(s.repair.explanation)
     if d is not None:
-        return f"{d.kind}: {plain_message(d.text, symbols)}" + (own_error(s, symbols) if d.kind == "no simple relation"
+        return f"{d.kind}: {plain_message(textsafe.no_html(d.text), symbols)}" + (own_error(s, symbols) if d.kind == "no simple relation"
                                                                   else "")
     if s.message:
-        return plain_message(s.message, symbols)
+        return plain_message(textsafe.no_html(s.message), symbols)
     return ""
 
 
@@ -326,7 +332,7 @@ def oracle_line(o: str, v: Any) -> str:
     if v.dims:
         bits.append(f"dims {dims_text(v.dims)}")
     if v.message:
-        bits.append(short(v.message, 400))
+        bits.append(textsafe.no_html(short(v.message, 400)))
     return f"- {label}: " + "; ".join(b for b in bits if b)
 
 
@@ -334,43 +340,44 @@ def details(s: ClaimSummary, results: Sequence[ClaimSummary], figures: Mapping[t
             oracles: Sequence[str], info: DocInfo | None = None) -> str:
     symbols = info.symbols if info is not None else {}
     notes = info.fix_notes if info is not None else {}
-    out = [f"#### {s.document}/{s.name}", ""]
+    out = [f"#### {text(s.document)}/{text(s.name)}", ""]
     if s.locator:
-        out += [f"*Where:* {s.locator}", ""]
-    out.append(f"*Claim:* {s.kind} of `{s.of}` with respect to `{s.wrt}`"
-               + (f" ({s.layout} layout)" if s.kind == "jacobian" else "") + f"; model: {s.model_name}")
+        out += [f"*Where:* {text(s.locator)}", ""]
+    out.append(f"*Claim:* {text(s.kind)} of {code(s.of)} with respect to {code(s.wrt)}"
+               + (f" ({text(s.layout)} layout)" if s.kind == "jacobian" else "") + f"; model: {text(s.model_name)}")
     out.append("")
     if s.latex:
         out += ["The document writes:", "", "$$", math_text(s.latex), "$$", ""]
     if s.formula_source:
-        out += ["Checked as:", "", "```python", s.formula_source, "```", ""]
+        out += ["Checked as:", "", "```python", textsafe.terminal_lines(s.formula_source).replace("```", "` ` `"),
+                "```", ""]
     exp = f"expected **{s.expect}**" if s.expect else "no expectation recorded"
     match = {True: "as expected", False: "**NOT as expected**", None: ""}[s.expected_ok]
     out.append(f"*Verdict:* **{s.verdict}** ({exp}{'; ' + match if match else ''})"
                + (f". Expected diagnosis: {s.expect_diagnosis}." if s.expect_diagnosis else ""))
     if s.reason:
-        out += ["", f"*Why:* {s.reason}"]
+        out += ["", f"*Why:* {text(s.reason)}"]
     if s.convention:
-        out += ["", f"*Convention:* {s.convention}"]
+        out += ["", f"*Convention:* {text(s.convention)}"]
     if s.message:
-        out += ["", f"*Message:* {plain_message(s.message, symbols)}"]
+        out += ["", f"*Message:* {plain_message(textsafe.no_html(s.message), symbols)}"]
     if s.diagnosis is not None:
         d = s.diagnosis
-        line = f"*Diagnosis:* {d.kind}: {plain_message(d.text, symbols)}"
+        line = f"*Diagnosis:* {d.kind}: {plain_message(textsafe.no_html(d.text), symbols)}"
         if getattr(d, "factor", None) is not None:
             line += f" (factor {d.factor:.6g})"
         if d.fix:
-            line += f". Fix: {d.fix}."
+            line += f". Fix: {textsafe.no_html(d.fix)}."
         out += ["", line]
     if s.repair is not None:
         r = s.repair
         if r.explanation:
-            out += ["", f"*What the repair reveals:* {r.explanation}"]
+            out += ["", f"*What the repair reveals:* {textsafe.no_html(r.explanation)}"]
         if r.latex:
             out += ["", "*Repaired equation:*", "", "$$", math_text(r.latex), "$$"]
-        line = f"*Repair as checked:* `{' '.join(r.formula.split())}`"
+        line = f"*Repair as checked:* {code(r.formula)}"
         if r.edits:
-            line += "; edits: " + "; ".join(r.edits)
+            line += "; edits: " + "; ".join(textsafe.no_html(e) for e in r.edits)
         if r.confirmed_by:
             line += f"; confirmed by {', '.join(ORACLE_LABELS.get(o, o) for o in r.confirmed_by)}"
         out += ["", line + "."]
@@ -378,31 +385,31 @@ def details(s: ClaimSummary, results: Sequence[ClaimSummary], figures: Mapping[t
         ok = "correct" if sibling.verdict == "correct" else sibling.verdict
         out += ["", f"*Corrected formula:* claim {claim_link(sibling)} ({ok})"
                 + (f": ${math_text(sibling.latex)}$" if sibling.latex else "")
-                + (f", checked as `{' '.join(sibling.formula_source.split())}`" if sibling.formula_source else "")]
+                + (f", checked as {code(sibling.formula_source)}" if sibling.formula_source else "")]
     if s.name in notes:
         out += ["", f"*About the fix:* {link_claims(notes[s.name], results)}"]
     if s.oracles:
         out += ["", "*Oracles:*", ""] + [oracle_line(o, s.oracles[o]) for o in oracles if o in s.oracles]
     if s.point:
         out += ["", "*Point (first of the seeded points):*", ""]
-        out += [f"- `{k}` = {array_text(v)}" for k, v in s.point.items()]
+        out += [f"- {code(k)} = {array_text(v)}" for k, v in s.point.items()]
     if s.claimed is not None or s.truth is not None:
         out += ["", "*At that point:*", "", f"- claimed: {array_text(s.claimed)}", f"- true: {array_text(s.truth)}"]
     fig = figures.get((s.document, s.name))
     if fig:
-        out += ["", f"![{s.document}/{s.name}: claimed, true and their difference]({fig})"]
+        out += ["", f"![{text(s.document)}/{text(s.name)}: claimed, true and their difference]({fig})"]
     if s.notes:
-        out += ["", "*Notes:* " + "; ".join(dict.fromkeys(s.notes))]
+        out += ["", "*Notes:* " + "; ".join(textsafe.no_html(n) for n in dict.fromkeys(s.notes))]
     return "\n".join(out)
 
 
 def document_section(info: DocInfo, results: Sequence[ClaimSummary], figures: Mapping[tuple[str, str], str],
                      oracles: Sequence[str]) -> str:
-    out = [f"## {info.id} {info.title}", ""]
+    out = [f"## {text(info.id)} {text(info.title)}", ""]
     if info.source:
-        out += [f"Source: `{info.source}`", ""]
+        out += [f"Source: {code(info.source)}", ""]
     if info.description:
-        out += [info.description.strip(), ""]
+        out += [textsafe.no_html(info.description.strip()), ""]
     if info.notation:
         out += ["### Notation", "", info.notation.strip(), ""]
     if info.conventions:
