@@ -124,7 +124,7 @@ def _mask01(v):
             raise ValueError("& | ~ work on masks (comparisons such as x > 0); for numbers write *, maximum or 1 - m")
     return v
 _BINOP_TEXT = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.MatMult: "@",
-               ast.FloorDiv: "//", ast.Mod: "%"}
+               ast.FloorDiv: "//", ast.Mod: "%", ast.BitAnd: "&", ast.BitOr: "|"}
 _CMP = {ast.Gt: ">", ast.GtE: ">=", ast.Lt: "<", ast.LtE: "<=", ast.Eq: "==", ast.NotEq: "!="}
 _EINSUM_RE = re.compile(r"^[A-Za-z ,.]*(->[A-Za-z .]*)?$")
 
@@ -249,6 +249,10 @@ def parse(text: str, *, where: str = "") -> Expression:
         raise ExpressionError(f"the expression nests too deeply to be parsed (more than {limits.MAX_DEPTH} "
                               "levels of +, **, unary minus, .T or indexing); split it into several steps",
                               where=where, construct="limit") from None
+    try:  # before any recursive walk of the tree (numpy spelling, validation)
+        limits.check_tree(tree, "")
+    except limits.LimitError as exc:
+        raise ExpressionError(str(exc), where=where, construct="limit") from None
     tree, problems = numpy_names.normalize(tree, stripped)
     if problems:
         raise problem_error(problems[0], where)

@@ -65,6 +65,40 @@ def test_deep_step_stops_the_file_with_exit_2_naming_the_step(tmp_path, forward)
     assert "step 'Z'" in o.err and "limit" in o.err
 
 
+CODE_BLOCK_FILE = '''title = "linear model, code blocks"
+[dims]
+m = 4
+d = 3
+[data]
+X = {{ shape = ["m", "d"] }}
+Y = {{ shape = ["m"] }}
+[params]
+W = ["d"]
+[forward]
+code = \'\'\'
+Z = X @ W
+loss = sum((Z - Y) ** 2) / 2
+\'\'\'
+[backward]
+code = \'\'\'
+dW = X.T @ (Z - Y)
+deep = {deep}
+\'\'\'
+[[claims]]
+name = "dW"
+wrt = "W"
+formula = "dW"
+'''
+
+
+@pytest.mark.parametrize("deep", DEEP.values(), ids=DEEP.keys())
+def test_deep_statement_in_a_code_block_stops_the_file_with_its_line(tmp_path, deep):
+    """Statements of [backward] code are held to the same depth limits as formulas (no RecursionError)."""
+    o = check_text(tmp_path, CODE_BLOCK_FILE.format(deep=deep))
+    assert o.code == 2, o.exception
+    assert "[backward] code" in o.err and ("limit" in o.err or "nests too deeply" in o.err)
+
+
 def test_nesting_just_under_the_limit_still_works():
     e = parse("-" * (limits.MAX_DEPTH - 5) + "x", where="t")
     assert e.evaluate({"x": 2.0}) in (2.0, -2.0)

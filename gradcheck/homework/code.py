@@ -20,7 +20,7 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
-from gradcheck import numpy_names
+from gradcheck import limits, numpy_names
 from gradcheck.expr import FUNCTIONS, ExpressionError, _Validator, problem_error
 from gradcheck.model import ModelError
 
@@ -77,6 +77,19 @@ def parse_block(text: str, *, where: str, line_offset: int = 0) -> Block:
         raise BlockErrors([ExpressionError(f"syntax error: {exc.msg}{hint}", where=where,
                                            line=(exc.lineno or 1) + line_offset, column=max(exc.offset or 0, 1),
                                            construct="syntax")]) from None
+    except (RecursionError, MemoryError):  # Python's own parser gives up on very deep nesting
+        raise BlockErrors([ExpressionError(f"a statement nests too deeply to be parsed (more than {limits.MAX_DEPTH} "
+                                           "levels of +, **, unary minus, .T or indexing); split it into several "
+                                           "statements", where=where, construct="limit")]) from None
+    too_deep = []
+    for stmt in module.body:  # before any recursive walk of the tree
+        try:
+            limits.check_tree(stmt, "")
+        except limits.LimitError as exc:
+            too_deep.append(ExpressionError(str(exc), where=where, line=stmt.lineno + line_offset,
+                                            column=stmt.col_offset + 1, construct="limit"))
+    if too_deep:
+        raise BlockErrors(too_deep)
     module, problems = numpy_names.normalize(module, text)
     errors = [problem_error(p, where, line_offset) for p in problems]
     block = Block(text, where, line_offset, module)

@@ -23,7 +23,7 @@ from gradcheck import limits
 from gradcheck.model import ModelError
 
 CLAIM_STRINGS = ("name", "wrt", "of", "formula", "kind", "layout", "lr", "expect", "reason", "latex", "locator",
-                 "expect_diagnosis", "convention")
+                 "expect_diagnosis", "convention", "upstream")
 TOP_STRINGS = ("title", "description", "objective", "sense")
 
 
@@ -165,7 +165,7 @@ def check_document(doc: Mapping[str, Any]) -> None:
     if isinstance(data, dict):
         for name, spec in data.items():
             if isinstance(spec, dict):
-                for key in ("kind",):
+                for key in ("kind", "classes"):
                     if key in spec and not isinstance(spec[key], str):
                         raise FileProblem(f"data {name!r}: `{key}` must be a string, got {_type(spec[key])}; "
                                           f"write {key} = \"real\"")
@@ -204,7 +204,9 @@ def check_literal(what: str, value: Any) -> None:
 
 def check_shape_size(what: str, shape: tuple, dims: Mapping[str, int]) -> None:
     """A declared shape whose number of entries is above the limit (before anything is drawn)."""
-    resolved = tuple(dims[s] if isinstance(s, str) else s for s in shape)
+    from gradcheck import dimexpr
+
+    resolved = tuple((dims[s] if s in dims else dimexpr.value(s, dims)) if isinstance(s, str) else s for s in shape)
     try:
         limits.check_shape(resolved, what, [s if isinstance(s, str) else str(s) for s in shape])
     except limits.LimitError as exc:
