@@ -94,6 +94,7 @@ FUNCTIONS: dict[str, tuple[Callable, tuple[str, ...]]] = {
     "stack": (ops.stack, ("axis",)), "concatenate": (ops.concatenate, ("axis",)), "einsum": (ops.einsum, ()),
     "sign": (ops.sign_of_real, ()), "identity": (ops.identity, ()),
 }
+FUNCTIONS.update({"inv": (ops.inv, ()), "det": (ops.det, ())})  # for LaTeX's A^{-1} and \det A
 
 _BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
            ast.Pow: operator.pow, ast.MatMult: operator.matmul}

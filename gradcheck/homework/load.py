@@ -21,7 +21,7 @@ from gradcheck.expr import Expression, ExpressionError, parse
 from gradcheck.model import DATA_KINDS, Data, Model, ModelError
 
 TOP_KEYS = ("title", "description", "dims", "constants", "data", "params", "forward", "claims", "objective",
-            "sense", "symbolic_dims", "param_scale")
+            "sense", "symbolic_dims", "param_scale", "notation")
 CLAIM_KEYS = ("name", "wrt", "of", "formula", "kind", "layout", "lr", "expect", "reason", "latex", "locator",
               "expect_diagnosis", "convention")
 
@@ -253,16 +253,22 @@ class _Builder:
         all_names = [c.get("name") for c in raw if isinstance(c, dict)]
         for i, spec in enumerate(raw):
             name = str(spec.get("name", f"claim{i + 1}")) if isinstance(spec, dict) else f"claim{i + 1}"
-            try:
-                claim = self._claim(i, spec, name, model, model_names, uses, all_names)
-            except ModelError as exc:
-                prefix = f"{self.file}: claim {name!r}: "
-                msg = str(exc)
-                claim = _placeholder(name, spec if isinstance(spec, dict) else {}, model,
-                                     prefix + (msg[len(prefix):] if msg.startswith(prefix) else msg))
-            claims.append(claim)
-            if claim.name not in uses and claim.name not in model_names and not getattr(claim, "_placeholder", False):
-                uses[claim.name] = (claim.target(model), claim.wrt)
+            from_latex = _latex_claims(self, spec, name, model, uses, i)
+            if from_latex is not None and "formula" not in spec:
+                new = from_latex
+            else:
+                try:
+                    new = [self._claim(i, spec, name, model, model_names, uses, all_names)] + (from_latex or [])
+                except ModelError as exc:
+                    prefix = f"{self.file}: claim {name!r}: "
+                    msg = str(exc)
+                    new = [_placeholder(name, spec if isinstance(spec, dict) else {}, model,
+                                        prefix + (msg[len(prefix):] if msg.startswith(prefix) else msg))]
+            for claim in new:
+                claims.append(claim)
+                if claim.name not in uses and claim.name not in model_names \
+                        and not getattr(claim, "_placeholder", False):
+                    uses[claim.name] = (claim.target(model), claim.wrt)
         names = [c.name for c in claims]
         dup = {n for n in names if names.count(n) > 1}
         if dup:
@@ -277,7 +283,7 @@ class _Builder:
             if k not in CLAIM_KEYS:
                 raise ModelError(f"unknown key {k!r}{_suggest(k, CLAIM_KEYS)} (allowed: {', '.join(CLAIM_KEYS)})")
         for k in ("wrt", "formula"):
-            if k not in spec:
+            if k not in spec and not (k == "formula" and "latex" in spec):
                 raise ModelError(f"missing `{k}`")
             if not isinstance(spec[k], str):
                 raise ModelError(f"`{k}` must be a string")
@@ -310,6 +316,23 @@ class _Builder:
                      expect=expect, reason=str(spec.get("reason", "")),
                      expect_diagnosis=spec.get("expect_diagnosis"), uses=claim_uses, lr=spec.get("lr"),
                      source=expr.source)
+
+
+def _latex_claims(builder: _Builder, spec, name: str, model: Model, uses, index: int):
+    """The claims of a ``latex`` key (:mod:`gradcheck.latex`), or None when the claim has none."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("latex"), str) or not spec["latex"].strip():
+        return None
+    from gradcheck.latex.claims import claims_from_toml
+    from gradcheck.latex.grammar import LatexError
+    from gradcheck.latex.notation import notation_from_table
+
+    from gradcheck.expr import FUNCTIONS
+
+    try:
+        notation = notation_from_table(builder.table("notation"), FUNCTIONS, f"{builder.file}: [notation]")
+    except LatexError as exc:
+        raise HomeworkError(str(exc)) from None
+    return claims_from_toml(spec, name, model, notation, uses, file=builder.file, index=index)
 
 
 class _Raiser:
