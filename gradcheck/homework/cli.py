@@ -108,6 +108,10 @@ def run_check(args: argparse.Namespace) -> int:
     from gradcheck.model import ModelError
     from gradcheck.oracles import ORACLES
 
+    if str(args.file).lower().endswith((".md", ".markdown")):
+        from gradcheck.homework.markdown import run_markdown
+
+        return run_markdown(args)
     out, err = sys.stdout, sys.stderr
     try:
         derivation = load(args.file)

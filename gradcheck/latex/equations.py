@@ -73,7 +73,16 @@ def read_equation(latex: str, make_context, *, where: str = "", of: str | None =
     lhs_node, rest, ops = tree.items[0], list(tree.items[1:]), list(tree.ops)
     eq = Equation("other", latex, lhs=latex[lhs_node.start:lhs_node.end].strip())
     deriv = _as_derivative(lhs_node, ctx0)
-    if deriv is None and ops[0] in DECLARE_OPS and rest:
+    if deriv is not None and ops[0] in DECLARE_OPS and rest:
+        same = _as_derivative(rest[0], ctx0)
+        if same is None or (same.of, same.wrt) != (deriv.of, deriv.wrt):
+            raise ctx0.fail("the right side of \\equiv must be the same derivative as the left", rest[0])
+        eq.kind, eq.declared = "declaration", {declared_name(lhs_node, ctx0): (deriv.of, deriv.wrt)}
+        eq.of, eq.wrt, eq.claim_kind = deriv.of, deriv.wrt, _kind(ctx0, deriv.of)
+        rest, ops = rest[1:], ops[1:]
+        if not rest:
+            return eq
+    elif deriv is None and ops[0] in DECLARE_OPS and rest:
         declared = _as_derivative(rest[0], ctx0)
         if declared is not None:
             name = declared_name(lhs_node, ctx0)

@@ -245,6 +245,13 @@ class Lowerer:
                 v = self.bigop(item, items[i + 1:], node)
                 operands.append((op, v, item))
                 break
+            if _is_one(item) and i + 1 < len(items) and isinstance(items[i + 1], g.Group) \
+                    and items[i + 1].kind in ("[", "\\{", "(") and len(items[i + 1].items) == 1 \
+                    and isinstance(items[i + 1].items[0], g.Relation):
+                operands.append((op, self.indicator(items[i + 1].items[0]), item))
+                op = ""
+                i += 2
+                continue
             fn = self.function_of(item)
             if fn is not None:
                 if i + 1 >= len(items) or isinstance(items[i + 1], (g.MulOp, g.BigOp)):
@@ -340,6 +347,30 @@ class Lowerer:
             idx = ", ".join(":" if a in v.axes else "None" for a in axes)
             text, prec = f"{text if prec >= ATOM else '(' + text + ')'}[{idx}]", ATOM
         return Val(text, prec, tuple(axes))
+
+    def indicator(self, rel: g.Relation) -> Val:
+        """``\\mathbb{1}[z > 0]`` (a 0/1 array) and ``\\mathbb{1}[k = j]`` (an identity over two indices)."""
+        if len(rel.ops) != 1:
+            raise self.ctx.fail("an indicator holds one comparison", rel)
+        op = {"=": "==", "!=": "!="}.get(rel.ops[0], rel.ops[0])
+        a_node, b_node = rel.items
+        la, lb = _letter(a_node), _letter(b_node)
+        if op == "==" and la is not None and (la in self.bound or la not in self.ctx.names):
+            size = self.ctx.index_sizes.get(la)
+            if lb is not None and (lb in self.bound or lb not in self.ctx.names):
+                size = size or self.ctx.index_sizes.get(lb)
+                if size is None:
+                    raise self.ctx.fail(f"the ranges of {la} and {lb} are not known here", rel,
+                                        "index a symbol with them too")
+                return Val(f"eye({size})", ATOM, (la, lb))
+            value = _integer(b_node)
+            if value is not None and size is not None:
+                return Val(f"eye({size})[:, {value - 1}]", ATOM, (la,))
+        if op == "!=":
+            raise self.ctx.fail("write \\neq indicators as 1 - \\mathbb{1}[k = j]", rel)
+        a, b = self.lower(a_node), self.lower(b_node)
+        out = self.binary(a, b, op, CMP, rel)
+        return Val(f"({out.text})", ATOM, out.axes)
 
     # ----------------------------------------------------------------------------------------- big operators
     def bigop(self, item: g.BigOp, rest: list, node) -> Val:
@@ -499,11 +530,32 @@ class Lowerer:
             return special
         if isinstance(base, g.Number) or not (_single(base) is not None or isinstance(base, g.Group)):
             return self.apply_scripts(self.lower(base), scripts, node, None)
-        name, rest = self.resolve(base, scripts, node)
+        try:
+            name, rest = self.resolve(base, scripts, node)
+        except LatexError:
+            d = self.d_prefixed(base, scripts, node)
+            if d is None:
+                raise
+            return d
         if name is None:
             return self.apply_scripts(self.lower(base), scripts, node, None)
         self.ctx.spelled.setdefault(name, _source(self.ctx, base))
         return self.apply_scripts(Val(name), rest, node, name)
+
+    def d_prefixed(self, base, scripts, node) -> Val | None:
+        """``dW_2`` / ``dZ^{[1]}``: the true derivative of the objective with respect to W2 / Z1."""
+        if not (isinstance(base, g.Name) and base.text.startswith("d") and len(base.text) > 1):
+            return None
+        stripped = g.Name(base.start + 1, base.end, text=base.text[1:])
+        try:
+            name, rest = self.resolve(stripped, scripts, node)
+        except LatexError:
+            return None
+        if name is None or name not in self.ctx.model.names:
+            return None
+        v = self.derivative_value(Deriv(self.ctx.model.objective, name, node=node))
+        self.ctx.spelled.setdefault(v.text, _source(self.ctx, base))
+        return self.apply_scripts(v, rest, node, v.text)
 
     def special(self, base, scripts, node) -> Val | None:
         """\\mathbf{1}, \\mathbb{1} (an indicator when followed by brackets, handled in apply_scripts)."""
@@ -843,6 +895,17 @@ def _single(node):
             return node if isinstance(node, (g.Name, g.Command, g.Font, g.Accent, g.Number, g.Factor)) else None
 
 
+def _unwrap(node):
+    """``node`` without single-item Product / brace wrappers."""
+    while True:
+        if isinstance(node, g.Product) and len(node.items) == 1:
+            node = node.items[0]
+        elif isinstance(node, g.Group) and node.kind == "{" and len(node.items) == 1:
+            node = node.items[0]
+        else:
+            return node
+
+
 def _hoist_scripts(base, scripts):
     """``\\hat{y_1}`` and ``{h}^2`` read as ``\\hat{y}_1`` and ``h^2``."""
     inner = _single(base)
@@ -856,6 +919,11 @@ def _hoist_scripts(base, scripts):
             base = replace(base, body=body.base)
             scripts = tuple(body.scripts) + tuple(scripts)
     return base, scripts
+
+
+def _is_one(node) -> bool:
+    return isinstance(node, g.Font) and node.font in ("mathbb", "mathbf", "bm", "boldsymbol") \
+        and _integer(node.body) == 1
 
 
 def _plain_name(node) -> str | None:
@@ -920,12 +988,13 @@ def _label(s: g.Script) -> tuple[str | None, bool, Any]:
     value = _integer(entry)
     if value is not None:
         return str(value), False, None
-    node = _single(entry)
+    node = _unwrap(entry)
     if isinstance(node, g.Group) and node.kind in ("(", "[") and len(node.items) == 1:
         inner = _integer(node.items[0])
         letter = _letter(node.items[0])
         if inner is not None or letter is not None:
             return str(inner if inner is not None else letter), True, None
+    entry = _unwrap(entry)
     if isinstance(entry, g.Product) and len(entry.items) == 2 and isinstance(entry.items[0], g.Group) \
             and entry.items[0].kind in ("(", "["):
         label, _, _ = _label(g.Script(s.kind, (entry.items[0],)))

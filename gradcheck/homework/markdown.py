@@ -1,0 +1,412 @@
+"""``gradcheck check derivation.md``: a derivation written in markdown and LaTeX.
+
+The model comes from a fenced ```` ```toml ```` block or TOML front matter (``+++ ... +++``): dims,
+data, params, forward and ``[notation]``, exactly as in a homework file. Every display equation
+(``$$ ... $$`` or ``\\[ ... \\]``) is read with :mod:`gradcheck.latex`:
+
+* a derivative on the left: a claim; a chain ``A = B = C`` is checked step by step, and the first
+  wrong step is named, with whether the later steps repeat or repair its error;
+* ``\\delta^3 \\equiv \\frac{\\partial C}{\\partial z^3}``: a name for a derivative, usable below;
+* a model step on the left (``z^{[1]} = W^{[1]} x + b^{[1]}``): a definition, compared with the
+  model's step at seeded points;
+* anything else is listed as not checked.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gradcheck.homework.load import HomeworkError, loads
+from gradcheck.latex.claims import context_factory, equation_claims
+from gradcheck.latex.equations import read_equation
+from gradcheck.latex.grammar import LatexError
+from gradcheck.latex.notation import notation_from_table
+from gradcheck.model import ModelError
+
+DEFINITION_RTOL = 1e-9  # a definition is the same computation as the step: equal up to rounding
+EXIT_OK, EXIT_WRONG, EXIT_BAD_INPUT = 0, 1, 2
+
+
+@dataclass
+class DisplayEquation:
+    line: int  # 1-based line of the markdown file where it starts
+    latex: str
+
+
+@dataclass
+class EquationReport:
+    line: int
+    latex: str
+    kind: str  # claim | declaration | definition | unreadable | not checked
+    results: list = field(default_factory=list)  # ClaimResult per step (claims)
+    steps: list = field(default_factory=list)  # the Step objects of the equation
+    verdicts: list = field(default_factory=list)  # definitions: (verdict, message) per step
+    message: str = ""
+    chain: str = ""  # the first wrong step and what the later steps do
+    spelled: dict = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------- reading
+_FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})\s*([A-Za-z0-9_+-]*)")
+
+
+def split_markdown(text: str) -> tuple[str, list[DisplayEquation]]:
+    """The TOML (front matter or first ```toml block) and the display equations outside code."""
+    lines = text.splitlines()
+    toml_lines: list[str] | None = None
+    body_start = 0
+    if lines and lines[0].strip() == "+++":
+        end = next((i for i in range(1, len(lines)) if lines[i].strip() == "+++"), None)
+        if end is None:
+            raise HomeworkError("the TOML front matter opened by +++ on line 1 is never closed by +++")
+        toml_lines, body_start = lines[1:end], end + 1
+    prose: list[tuple[int, str]] = []
+    fence = None
+    for i in range(body_start, len(lines)):
+        m = _FENCE.match(lines[i])
+        if fence is None and m:
+            fence = (m.group(2)[0], len(m.group(2)), m.group(3).lower(), [])
+            continue
+        if fence is not None:
+            if lines[i].strip().startswith(fence[0] * fence[1]) and not lines[i].strip().strip(fence[0]):
+                if fence[2] == "toml" and toml_lines is None:
+                    toml_lines = fence[3]
+                fence = None
+            else:
+                fence[3].append(lines[i])
+            continue
+        prose.append((i + 1, lines[i]))
+    if toml_lines is None:
+        raise HomeworkError("no model: add a ```toml block (or +++ TOML front matter) with dims, data, params "
+                            "and forward, as in a homework file")
+    return "\n".join(toml_lines), display_equations(prose)
+
+
+def display_equations(prose: list[tuple[int, str]]) -> list[DisplayEquation]:
+    """``$$ ... $$`` and ``\\[ ... \\]`` blocks, each with the line it starts on."""
+    text = "\n".join(line for _, line in prose)
+    starts = [n for n, _ in prose]
+    offsets, pos = [], 0
+    for _, line in prose:
+        offsets.append(pos)
+        pos += len(line) + 1
+    out = []
+    for m in re.finditer(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]", text, flags=re.S):
+        body = m.group(1) if m.group(1) is not None else m.group(2)
+        k = max(i for i, off in enumerate(offsets) if off <= m.start())
+        body = re.sub(r"\\(label|tag)\{[^}]*\}", "", body)
+        body = " ".join(body.split()).rstrip(" .,;")
+        if body:
+            out.append(DisplayEquation(starts[k], body))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- checking
+def check_markdown(path: str | Path, *, check_kwargs: dict | None = None, repair_budget: float = 0.0,
+                   progress=None) -> tuple[Any, list[EquationReport]]:
+    """Read and check a markdown derivation; returns (derivation, one report per display equation)."""
+    from gradcheck.check import check_claim
+    from gradcheck.expr import FUNCTIONS
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise HomeworkError(f"{path}: cannot read the file: {exc}") from None
+    toml_text, equations = split_markdown(text)
+    derivation = loads(toml_text, name=str(path))
+    import tomllib
+
+    try:
+        notation = notation_from_table(tomllib.loads(toml_text).get("notation", {}), FUNCTIONS,
+                                       f"{path}: [notation]")
+    except LatexError as exc:
+        raise HomeworkError(str(exc)) from None
+    model = derivation.model
+    derivatives: dict[str, tuple[str, str]] = {c.name: (c.target(model), c.wrt) for c in derivation.claims}
+    reports = []
+    for eq in equations:
+        rep = _check_equation(path, eq, model, notation, derivatives, derivation, check_claim,
+                              dict(check_kwargs or {}), repair_budget)
+        reports.append(rep)
+        if progress is not None:
+            progress(rep)
+    return derivation, reports
+
+
+def _check_equation(path, eq, model, notation, derivatives, derivation, check_claim, kwargs, budget):
+    where = f"{path.name}, line {eq.line}"
+    make = context_factory(model, notation, derivatives)
+    try:
+        read = read_equation(eq.latex, make, where=where)
+    except LatexError as exc:
+        return EquationReport(eq.line, eq.latex, "unreadable", message=str(exc))
+    rep = EquationReport(eq.line, eq.latex, read.kind, steps=read.steps, spelled=read.spelled)
+    derivatives.update(read.declared)
+    if read.kind == "definition":
+        rep.verdicts = [_check_definition(model, read.target, s) for s in read.steps]
+        return rep
+    if read.kind not in ("claim", "declaration") or not read.steps:
+        if read.kind == "declaration":
+            name, (of, wrt) = next(iter(read.declared.items()))
+            rep.message = f"declares {name} = d {of} / d {wrt}"
+        else:
+            rep.kind, rep.message = "not checked", "no derivative and no model step on the left side"
+        return rep
+    base = _claim_base(read, model, eq.line)
+    names = [base] if len(read.steps) == 1 else [f"{base}.{k}" for k in range(1, len(read.steps) + 1)]
+    claims = equation_claims(read, base, model, derivatives, locator=f"{path.name}, line {eq.line}",
+                             where=where, names=names)
+    for claim in claims:
+        r = check_claim(derivation, claim, **kwargs)
+        if budget > 0 and r.verdict in ("incorrect", "shape error"):
+            from gradcheck.homework.cli import _repair
+
+            r = _repair(derivation, r, kwargs.get("oracles", ("finite_difference",)), budget)
+        rep.results.append(r)
+    rep.chain = chain_summary(rep.results)
+    return rep
+
+
+def _claim_base(read, model, line: int) -> str:
+    name = f"d{read.wrt}" if read.of == model.objective else f"d{read.of}_d{read.wrt}"
+    return f"{name}@L{line}"
+
+
+def _check_definition(model, step_name: str, step) -> tuple[str, str]:
+    """(verdict, message) of one right-hand side of a definition, against the model's step."""
+    from gradcheck.expr import parse
+    from gradcheck.points import draw_points
+
+    if step.error is not None:
+        return "not evaluable", str(step.error)
+    if step.uses:
+        return "not evaluable", "a definition cannot use derivatives"
+    expr = parse(step.formula)
+    worst = 0.0
+    for point in draw_points(model, 2, seed=0):
+        values = model.forward(point.values)
+        try:
+            with np.errstate(all="ignore"):
+                got = np.asarray(expr.evaluate(values), dtype=float)
+        except Exception as exc:  # noqa: BLE001 - a shape clash is this definition's finding
+            return "shape error", f"cannot be evaluated: {exc}"
+        want = np.asarray(values[step_name], dtype=float)
+        if got.shape != want.shape:
+            return "shape error", f"gives shape {got.shape}, but the model's {step_name} has shape {want.shape}"
+        scale = max(float(np.max(np.abs(want))) if want.size else 0.0, 1.0)
+        worst = max(worst, float(np.max(np.abs(got - want))) / scale if want.size else 0.0)
+    if worst <= DEFINITION_RTOL:
+        return "agrees", f"equals the model's step {step_name} (relative difference {worst:.1e})"
+    return "disagrees", (f"differs from the model's step {step_name} = {_source_of(model, step_name)} "
+                         f"(largest relative difference {worst:.2g})")
+
+
+def _source_of(model, name: str) -> str:
+    step = next(s for s in model.step_list if s.name == name)
+    return getattr(step.fn, "source", name)
+
+
+def chain_summary(results: list) -> str:
+    """The first wrong step of a chain and whether each later step repeats or repairs its error."""
+    if len(results) < 2:
+        return ""
+    wrong = [k for k, r in enumerate(results) if r.verdict != "correct"]
+    if not wrong:
+        return f"all {len(results)} steps are correct"
+    first = wrong[0]
+    parts = [f"first wrong step: step {first + 1} ({results[first].verdict})"]
+    if first > 0:
+        parts[0] += f"; steps 1-{first} before it are correct" if first > 1 else "; step 1 before it is correct"
+    for k in range(first + 1, len(results)):
+        r = results[k]
+        if r.verdict == "correct":
+            parts.append(f"step {k + 1} repairs it (correct again)")
+        elif _same_value(r, results[first]):
+            parts.append(f"step {k + 1} repeats it (same value as step {first + 1})")
+        else:
+            parts.append(f"step {k + 1} is wrong differently ({r.verdict})")
+    return "; ".join(parts)
+
+
+def _same_value(a, b) -> bool:
+    if a.claimed is None or b.claimed is None:
+        return a.verdict == b.verdict and a.verdict in ("shape error", "not evaluable") and a.message == b.message
+    x, y = np.asarray(a.claimed), np.asarray(b.claimed)
+    if x.shape != y.shape:
+        return False
+    scale = max(float(np.max(np.abs(y))) if y.size else 0.0, 1e-300)
+    return float(np.max(np.abs(x - y))) <= 1e-9 * scale
+
+
+# ---------------------------------------------------------------------------------------------- rendering
+def formula_latex(formula: str, spelled: dict) -> str:
+    """A formula in the LaTeX notation of the document (names as the document spelled them)."""
+    from gradcheck.repair.latex import render
+
+    tree = ast.parse(formula, mode="eval")
+    tokens = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in spelled:
+            token = f"Q{len(tokens)}x{len(tokens)}Q"
+            tokens.setdefault(node.id, token)
+            node.id = tokens[node.id]
+    text = render(tree.body)
+    for name, token in tokens.items():
+        text = text.replace(rf"\mathrm{{{token}}}", "{" + spelled[name] + "}")
+    return text
+
+
+def _fix(r, spelled) -> tuple[str | None, str | None]:
+    repair = r.repair
+    formula = getattr(repair, "formula", None) if repair is not None else None
+    if not formula:
+        return None, None
+    try:
+        return formula, formula_latex(formula, spelled)
+    except (SyntaxError, ValueError):
+        return formula, None
+
+
+def step_json(step, r, spelled) -> dict:
+    d = r.diagnosis
+    fix, fix_latex = _fix(r, spelled)
+    return {"claim": r.claim.name, "latex": step.latex, "formula": step.formula, "verdict": r.verdict,
+            "diagnosis": None if d is None else {"kind": d.kind, "text": d.text, "fix": d.fix},
+            "repair": fix, "repair_latex": fix_latex, "message": r.message if r.verdict != "correct" else "",
+            "uses": {k: list(v) for k, v in r.claim.uses.items()}}
+
+
+def report_json(derivation, reports: list[EquationReport]) -> dict:
+    out = []
+    for rep in reports:
+        item = {"line": rep.line, "latex": rep.latex, "kind": rep.kind, "message": rep.message}
+        if rep.results:
+            item["steps"] = [step_json(s, r, rep.spelled) for s, r in zip(rep.steps, rep.results)]
+            item["chain"] = rep.chain
+        if rep.verdicts:
+            item["steps"] = [{"latex": s.latex, "formula": s.formula, "verdict": v, "message": m}
+                             for s, (v, m) in zip(rep.steps, rep.verdicts)]
+        out.append(item)
+    return {"document": derivation.id, "title": derivation.title, "source": derivation.source, "equations": out}
+
+
+def _verdict_word(v: str) -> str:
+    return v.upper()
+
+
+def terminal_lines(rep: EquationReport) -> list[str]:
+    lines = [f"line {rep.line}: {rep.latex}"]
+    if rep.kind == "unreadable":
+        lines += ["  CANNOT READ: " + l if i == 0 else "  " + l for i, l in enumerate(rep.message.splitlines())]
+        return lines
+    if rep.kind in ("not checked",) or (rep.kind == "declaration" and not rep.results):
+        lines.append(f"  {rep.kind.upper() if rep.kind == 'not checked' else 'DECLARATION'}: {rep.message}")
+        return lines
+    if rep.kind == "definition":
+        for k, (s, (v, m)) in enumerate(zip(rep.steps, rep.verdicts), start=1):
+            label = f"definition{' step ' + str(k) if len(rep.steps) > 1 else ''}"
+            lines.append(f"  {label}: {_verdict_word(v)}: {s.latex}")
+            if v != "agrees":
+                lines.append(f"      {m}")
+        return lines
+    many = len(rep.results) > 1
+    for k, (s, r) in enumerate(zip(rep.steps, rep.results), start=1):
+        head = f"  step {k}: " if many else "  "
+        lines.append(f"{head}{_verdict_word(r.verdict):<14} {s.latex}")
+        if r.verdict == "correct":
+            continue
+        if r.diagnosis is not None:
+            lines.append(f"      {r.diagnosis.kind}: {r.diagnosis.text}"
+                         + (f"; fix: {r.diagnosis.fix}" if r.diagnosis.fix else ""))
+        elif r.message:
+            lines += ["      " + l for l in r.message.splitlines()]
+        fix, fix_latex = _fix(r, rep.spelled)
+        if fix:
+            lines.append(f"      write instead: {fix_latex or fix}")
+    if rep.chain:
+        lines.append(f"  chain: {rep.chain}")
+    return lines
+
+
+def report_markdown(derivation, reports: list[EquationReport]) -> str:
+    out = [f"# {derivation.title}", "", f"Checked by `gradcheck check {derivation.source}`.", "",
+           "| line | equation | step | verdict | diagnosis / message |", "|---:|---|---:|---|---|"]
+
+    def cell(s: str) -> str:
+        return s.replace("|", "\\|").replace("\n", " ")
+
+    for rep in reports:
+        eq = f"${cell(rep.latex)}$"
+        if rep.results:
+            for k, (s, r) in enumerate(zip(rep.steps, rep.results), start=1):
+                d = r.diagnosis
+                fix, fix_latex = _fix(r, rep.spelled)
+                msg = "" if r.verdict == "correct" else (f"{d.kind}: {d.text}" if d else r.message)
+                if fix_latex:
+                    msg += f"; write instead ${fix_latex}$"
+                out.append(f"| {rep.line} | {eq if k == 1 else ''} | {k} | {r.verdict} | {cell(msg)} |")
+            if rep.chain:
+                out.append(f"| | | | chain | {cell(rep.chain)} |")
+        elif rep.verdicts:
+            for k, (s, (v, m)) in enumerate(zip(rep.steps, rep.verdicts), start=1):
+                out.append(f"| {rep.line} | {eq if k == 1 else ''} | {k} | definition {v} | "
+                           f"{cell('' if v == 'agrees' else m)} |")
+        else:
+            out.append(f"| {rep.line} | {eq} | | {rep.kind} | {cell(rep.message)} |")
+    return "\n".join(out) + "\n"
+
+
+def run_markdown(args) -> int:
+    """The ``gradcheck check FILE.md`` command (same options as for a TOML file)."""
+    from gradcheck.oracles import ORACLES
+
+    out, err = sys.stdout, sys.stderr
+    oracles = ORACLES if not getattr(args, "oracles", None) else tuple(o.strip() for o in args.oracles.split(","))
+    unknown = [o for o in oracles if o not in ORACLES]
+    if unknown:
+        print(f"error: unknown oracle(s) {', '.join(unknown)}; choose from {', '.join(ORACLES)}", file=err)
+        return EXIT_BAD_INPUT
+    kwargs: dict = {"oracles": oracles, "seed": getattr(args, "seed", 0)}
+    if getattr(args, "points", None):
+        kwargs["n_points"] = args.points
+    quiet, as_json = getattr(args, "quiet", False), getattr(args, "json", False)
+    talk = err if as_json else out
+    budget = 0.0 if getattr(args, "no_repair", False) else getattr(args, "repair_budget", 5.0)
+    t0 = time.perf_counter()
+
+    def show(rep):
+        if not quiet:
+            print("\n".join(terminal_lines(rep)), file=talk)
+
+    try:
+        derivation, reports = check_markdown(args.file, check_kwargs=kwargs, repair_budget=budget, progress=show)
+    except ModelError as exc:
+        print(f"error: {exc}", file=err)
+        return EXIT_BAD_INPUT
+    results = [r for rep in reports for r in rep.results]
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r.verdict] = counts.get(r.verdict, 0) + 1
+    bad_defs = sum(v != "agrees" for rep in reports for v, _ in rep.verdicts)
+    unreadable = sum(rep.kind == "unreadable" for rep in reports)
+    ok = all(r.verdict == "correct" for r in results) and not bad_defs and not unreadable
+    summary = ", ".join(f"{n} {v}" for v, n in counts.items()) or "none"
+    print(f"{len(reports)} equations, {len(results)} claim steps: {summary}; {bad_defs} definition(s) disagree; "
+          f"{unreadable} unreadable ({time.perf_counter() - t0:.1f} s) -> {'OK' if ok else 'PROBLEMS'}", file=talk)
+    if as_json:
+        json.dump(report_json(derivation, reports), out, indent=2, default=str)
+        out.write("\n")
+    if getattr(args, "report", None):
+        Path(args.report).write_text(report_markdown(derivation, reports), encoding="utf-8")
+        print(f"report written to {args.report}", file=talk)
+    return EXIT_OK if ok else EXIT_WRONG
