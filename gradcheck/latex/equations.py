@@ -113,10 +113,15 @@ def read_equation(latex: str, make_context, *, where: str = "", of: str | None =
             step = Step(latex[node.start:node.end].strip(), node.start, node.end)
             try:
                 ctx = make_context(latex, where)
+                order = _lhs_indices(lhs_node, ctx)
                 v = lower_expression(node, ctx)
-                if v.axes:
-                    raise ctx.fail("a definition with free indices is not supported", node)
-                step.formula, step.uses = v.text, dict(ctx.uses)
+                if v.axes or order:
+                    if not v.axes or set(v.axes) - set(order):
+                        raise ctx.fail("the free indices of the two sides differ", node)
+                    text = order_axes(v, order, np.shape(ctx.sample[target]), ctx, node)
+                else:
+                    text = v.text
+                step.formula, step.uses = text, dict(ctx.uses)
             except LatexError as exc:
                 step.error = exc
             eq.steps.append(step)
@@ -169,16 +174,35 @@ def _as_derivative(node, ctx: Context) -> Deriv | None:
     return None
 
 
+def _lhs_indices(node, ctx: Context) -> tuple:
+    inner = node.items[0] if isinstance(node, g.Product) and len(node.items) == 1 else node
+    if isinstance(inner, g.Factor) and inner.sub() is not None:
+        return Lowerer(ctx).reference(inner)[1]
+    return ()
+
+
 def _as_step(node, ctx: Context) -> str | None:
     inner = node.items[0] if isinstance(node, g.Product) and len(node.items) == 1 else node
     if not isinstance(inner, (g.Name, g.Factor, g.Command, g.Accent, g.Font)):
         return None
+    from gradcheck.latex.notation import OBJECTIVE_SPELLINGS, squash
+
+    spelled = squash(ctx.latex[inner.start:inner.end])
+    if spelled in OBJECTIVE_SPELLINGS and spelled not in ctx.model.names and not ctx.notation.lookup(spelled):
+        return ctx.model.objective
     try:
         v = Lowerer(ctx).symbol(inner)
     except LatexError:
         return None
-    if v.axes is None and v.text in [s.name for s in ctx.model.step_list]:
+    steps = [s.name for s in ctx.model.step_list]
+    if v.axes is None and v.text in steps:
         return v.text
+    if v.axes:
+        try:
+            name, _ = Lowerer(ctx).reference(inner)
+        except LatexError:
+            return None
+        return name if name in steps else None
     return None
 
 
@@ -196,6 +220,8 @@ def declared_name(node, ctx: Context) -> str:
     label = ""
     for s in scripts:
         lab, _, _ = _label(s)
+        if lab is None and s.kind == "sub":
+            continue  # the indices of an entry: g_{ij} names the whole derivative
         if lab is None:
             raise ctx.fail("a declared name may carry only a layer label (\\delta^{(2)}, \\delta_2)", inner)
         label = lab
