@@ -321,6 +321,7 @@ class Lowerer:
 
     def binary(self, a: Val, b: Val, op: str, prec: int, node, right_prec: int | None = None) -> Val:
         a, b = self.size_ones(a, b)
+        a, b = (replace(v, axes=None) if v.axes == () else v for v in (a, b))  # a full sum is a scalar
         if a.ones or b.ones:
             raise self.ctx.fail("the length of \\mathbf{1} is unknown here", node, "write its size: \\mathbf{1}_m")
         if a.axes is None and b.axes is None:
@@ -490,6 +491,12 @@ class Lowerer:
 
     def apply(self, fn: tuple[str, int], item, arg_node) -> Val:
         name, primes = fn
+        after = ()
+        if isinstance(arg_node, g.Factor) and isinstance(arg_node.base, g.Group) and arg_node.base.kind == "(":
+            arg_node, after = arg_node.base, tuple(arg_node.scripts)  # \tanh(z)^2 is (\tanh z)^2
+        if after:
+            v = self.apply(fn, item, arg_node)
+            return self.apply_scripts(v, after, item, None)
         if isinstance(arg_node, g.Group) and arg_node.kind == "(":
             args = [self.lower(a) for a in arg_node.items]
         else:
@@ -535,12 +542,24 @@ class Lowerer:
         except LatexError:
             d = self.d_prefixed(base, scripts, node)
             if d is None:
+                d = self.letters(base, scripts, node)
+            if d is None:
                 raise
             return d
         if name is None:
             return self.apply_scripts(self.lower(base), scripts, node, None)
         self.ctx.spelled.setdefault(name, _source(self.ctx, base))
         return self.apply_scripts(Val(name), rest, node, name)
+
+    def letters(self, base, scripts, node) -> Val | None:
+        """``XV`` read as the product of ``X`` and ``V`` when the run is no name but each letter is
+        (the scripts belong to the last letter, as in LaTeX)."""
+        if not (isinstance(base, g.Name) and len(base.text) > 1 and all(c in self.ctx.names for c in base.text)):
+            return None
+        items = [g.Name(base.start + k, base.start + k + 1, text=c) for k, c in enumerate(base.text)]
+        if scripts:
+            items[-1] = g.Factor(items[-1].start, node.end, base=items[-1], scripts=tuple(scripts))
+        return self.product(items, node)
 
     def d_prefixed(self, base, scripts, node) -> Val | None:
         """``dW_2`` / ``dZ^{[1]}``: the true derivative of the objective with respect to W2 / Z1."""
@@ -982,6 +1001,8 @@ def _affine(node) -> dict | None:
 
 def _label(s: g.Script) -> tuple[str | None, bool, Any]:
     """A layer label in a script: (label, written explicitly as (2) or [2], a trailing transpose script)."""
+    if s.kind == "sub" and len(s.items) > 1 and _integer(s.items[0]) is not None:
+        return str(_integer(s.items[0])), False, g.Script("sub", tuple(s.items[1:]), s.start, s.end)
     if s.kind == "prime" or len(s.items) != 1:
         return None, False, None
     entry = s.items[0]
