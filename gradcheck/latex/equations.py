@@ -71,6 +71,7 @@ def read_equation(latex: str, make_context, *, where: str = "", of: str | None =
         eq.steps.append(_step(tree, latex, make_context, where, eq, None))
         return eq
     lhs_node, rest, ops = tree.items[0], list(tree.items[1:]), list(tree.ops)
+    rest, ops = _until_text(rest, ops)
     eq = Equation("other", latex, lhs=latex[lhs_node.start:lhs_node.end].strip())
     deriv = _as_derivative(lhs_node, ctx0)
     if deriv is not None and ops[0] in DECLARE_OPS and rest:
@@ -97,6 +98,8 @@ def read_equation(latex: str, make_context, *, where: str = "", of: str | None =
         if eq.kind != "declaration":
             eq.kind, eq.of, eq.wrt = "claim", deriv.of, deriv.wrt
             eq.claim_kind = _kind(ctx0, deriv.of)
+        if _elementwise(deriv):
+            eq.claim_kind = "elementwise"
         _check_own(eq, of, wrt, latex, where)
         for op, node in zip(ops, rest):
             if op not in CHAIN_OPS:
@@ -129,6 +132,57 @@ def read_equation(latex: str, make_context, *, where: str = "", of: str | None =
     return eq
 
 
+def _until_text(rest: list, ops: list) -> tuple[list, list]:
+    """Prose ends the mathematics: ``= A \\quad \\text{since } B = C`` keeps only ``= A``."""
+    out_rest, out_ops = [], []
+    for op, node in zip(ops, rest):
+        cut = _cut_at_text(node)
+        if cut is None:
+            break
+        out_rest.append(cut)
+        out_ops.append(op)
+        if cut is not node:
+            break
+    return out_rest, out_ops
+
+
+def _has_text(node) -> bool:
+    if isinstance(node, g.Text):
+        return True
+    if isinstance(node, (g.Product, g.Group, g.Hadamard)):
+        return any(_has_text(i) for i in node.items)
+    if isinstance(node, g.Sum):
+        return any(_has_text(t) for _, t in node.terms)
+    return False
+
+
+def _cut_at_text(node):
+    """``node`` without the prose that follows it (None when it starts with prose)."""
+    if not _has_text(node):
+        return node
+    if isinstance(node, g.Product):
+        keep = []
+        for item in node.items:
+            if _has_text(item):
+                break
+            keep.append(item)
+        if not keep:
+            return None
+        return g.Product(node.start, keep[-1].end, items=tuple(keep)) if len(keep) > 1 else keep[0]
+    if isinstance(node, g.Sum):
+        keep = []
+        for sign, term in node.terms:
+            cut = _cut_at_text(term)
+            if cut is not None:
+                keep.append((sign, cut))
+            if cut is not term:
+                break
+        if not keep:
+            return None
+        return g.Sum(node.start, keep[-1][1].end, terms=tuple(keep))
+    return None
+
+
 def _check_own(eq: Equation, of, wrt, latex, where) -> None:
     if wrt is not None and wrt != eq.wrt:
         raise LatexError(f"the LaTeX's left side is a derivative with respect to {eq.wrt!r}, but the claim's "
@@ -136,6 +190,15 @@ def _check_own(eq: Equation, of, wrt, latex, where) -> None:
     if of is not None and of != eq.of:
         raise LatexError(f"the LaTeX's left side is a derivative of {eq.of!r}, but the claim's of is {of!r}",
                          latex, where=where)
+
+
+def _elementwise(d: Deriv) -> bool:
+    """``\\partial a_j / \\partial z_j``: the same free indices above and below, the diagonal of a Jacobian."""
+    return bool(d.of_indices) and d.of_indices == d.wrt_indices and d.of != d.wrt
+
+
+def _order(d: Deriv) -> tuple:
+    return d.wrt_indices if _elementwise(d) else d.of_indices + d.wrt_indices
 
 
 def _kind(ctx: Context, of: str) -> str:
@@ -257,9 +320,9 @@ def _step(node, latex: str, make_context, where: str, eq: Equation, deriv: Deriv
         order = ()
         if deriv is not None and deriv.node is not None and isinstance(deriv.node, g.Frac):
             d = Lowerer(ctx).derivative(deriv.node)  # notes the LHS index ranges in this context
-            order = d.of_indices + d.wrt_indices
+            order = _order(d)
         elif deriv is not None:
-            order = deriv.of_indices + deriv.wrt_indices
+            order = _order(deriv)
         v = lower_expression(node, ctx)
         step.formula = finish(v, ctx, eq, order, node)
         step.uses = dict(ctx.uses)
@@ -273,10 +336,14 @@ def finish(v: Val, ctx: Context, eq: Equation, order: tuple, node) -> str:
     """The IR text of a right-hand side, in the shape of the claim's value."""
     of_shape = np.shape(ctx.sample.get(eq.of, 0.0))
     wrt_shape = np.shape(ctx.sample[eq.wrt])
-    shape = wrt_shape if eq.claim_kind == "gradient" else of_shape + wrt_shape
+    shape = wrt_shape if eq.claim_kind in ("gradient", "elementwise") else of_shape + wrt_shape
     if v.axes:
         if not order:
             order = v.axes
+        squeezed = tuple(n for n in shape if n != 1)
+        if len(order) != len(shape) and len(order) == len(squeezed) and len(shape) == 2:
+            text = order_axes(v, order, squeezed, ctx, node)  # a row / column vector written with one index
+            return f"reshape({text}, {tuple(shape)!r})"
         if len(order) != len(shape):
             raise ctx.fail(f"the free indices ({', '.join(order)}) do not match the {len(shape)} axes of the "
                            f"derivative (shape {shape})", node)

@@ -462,14 +462,23 @@ class Lowerer:
         base, scripts = (item.base, item.scripts) if isinstance(item, g.Factor) else (item, ())
         primes = sum(s.kind == "prime" for s in scripts)
         sup = [s for s in scripts if s.kind == "sup"]
+        power = None
         if any(s.kind == "sub" for s in scripts):
             return None
         if sup:
             if len(sup) == 1 and len(sup[0].items) == 1 and isinstance(sup[0].items[0], g.Command) \
                     and sup[0].items[0].text == "prime":
                 primes += 1
+            elif len(sup) == 1 and len(sup[0].items) == 1 and _integer(sup[0].items[0]) is not None:
+                power = _integer(sup[0].items[0])  # \tanh^2 z = (\tanh z)^2
             else:
                 return None
+        found = self._function_name(base, primes)
+        if found is None or power is None:
+            return found
+        return found[0], found[1], power
+
+    def _function_name(self, base, primes: int):
         spelled = _source(self.ctx, base)
         mapped = self.ctx.notation.function(spelled)
         if mapped is not None:
@@ -489,7 +498,10 @@ class Lowerer:
             return base.text, primes
         return None
 
-    def apply(self, fn: tuple[str, int], item, arg_node) -> Val:
+    def apply(self, fn: tuple, item, arg_node) -> Val:
+        if len(fn) == 3:
+            v = self.apply(fn[:2], item, arg_node)
+            return Val(f"{wrap(v, POW + 1)} ** {fn[2]}", POW, v.axes)
         name, primes = fn
         after = ()
         if isinstance(arg_node, g.Factor) and isinstance(arg_node.base, g.Group) and arg_node.base.kind == "(":
@@ -520,8 +532,13 @@ class Lowerer:
             return Val(f"softmax({args[0].text}, axis={softmax_axis(self.ctx.model)})")
         if key in ("tr", "trace"):
             return Val(f"sum(diag({args[0].text}))")
-        if key in ("diag", "det"):
-            return Val(f"{key}({args[0].text})")
+        if key == "diag":
+            shape = self.ctx.shape(args[0])
+            if shape is not None and len(shape) == 2 and 1 in shape:  # diag of a row or column vector
+                return Val(f"diag(reshape({args[0].text}, ({max(shape)},)))")
+            return Val(f"diag({args[0].text})")
+        if key == "det":
+            return Val(f"det({args[0].text})")
         if key == "clip":
             if len(args) != 3:
                 raise self.ctx.fail("clip takes three arguments: clip(x, lo, hi)", arg_node)
@@ -629,8 +646,14 @@ class Lowerer:
         if isinstance(base, (g.Group, g.Abs, g.Matrix, g.Frac, g.Sqrt)) and not (
                 isinstance(base, g.Group) and base.kind == "{" and _single(base.items[0]) is not None):
             return None, scripts  # handled by apply_scripts on the lowered value
-        stems = self.candidates(base)
         known = self.ctx.names
+        for keep in [()] + [(x,) for x in scripts]:  # [notation] for a whole symbol: "z^3_1" = "z3_1"
+            used = tuple(x for x in scripts if x not in keep)
+            key = _source(self.ctx, base) + "".join(_source(self.ctx, x) for x in used)
+            mapped = self.ctx.notation.lookup(key) if used else None
+            if mapped is not None and mapped in known:
+                return mapped, keep
+        stems = self.candidates(base)
         spelled = _source(self.ctx, base)
         if not stems:
             raise self.unknown(spelled, base, known)
@@ -650,6 +673,13 @@ class Lowerer:
                 raise self.ctx.fail(f"unknown symbol `{_source(self.ctx, node)}`: the model has no "
                                     f"{' or '.join(st + label for st in stems[:2])}", node,
                                     _known_hint(stems[0] + label, known))
+        if any(r[2].endswith("(layer " + r[0][len(r[0]) - len(_label(x)[0] or ""):] + ")") for r in readings
+               for x in scripts if x.kind == "sup"):
+            pass
+        sup_layers = [r for r in readings if "(layer" in r[2] and not any(x.kind == "sub" and x not in r[1]
+                                                                              for x in scripts)]
+        if sup_layers and any(x.kind == "sub" for x in scripts):
+            readings = sup_layers  # w^3_{1,1}: the superscript is the layer, the subscript the entry
         plain = [s for s in stems if s in known]
         explicit_label = any(_label(s)[1] for s in scripts if s.kind != "prime")
         if plain and not explicit_label:
@@ -728,6 +758,13 @@ class Lowerer:
         if shape is None:
             raise self.ctx.fail("cannot index this value", s)
         entries = list(s.items)
+        vector_axis = None
+        if len(entries) == 1 and len(shape) == 2 and 1 in shape and _letters_run(entries[0]) is None or (
+                len(entries) == 1 and len(shape) == 2 and 1 in shape and len(_letters_run(entries[0]) or "") == 1):
+            vector_axis = 1 if shape[0] == 1 else 0  # y_1 of a row (1, n) or column (n, 1) vector
+        if vector_axis is not None:
+            filler = g.Number(s.start, s.start, text="1")
+            entries = [entries[0], filler] if vector_axis == 0 else [filler, entries[0]]
         if len(entries) == 1 and len(shape) > 1:
             letters = _letters_run(entries[0])
             if letters is not None and len(letters) == len(shape):
