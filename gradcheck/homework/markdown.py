@@ -249,30 +249,29 @@ def _same_value(a, b) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------- rendering
-def formula_latex(formula: str, spelled: dict) -> str:
+def formula_latex(formula: str, spelled: dict, sample: dict | None = None) -> str:
     """A formula in the LaTeX notation of the document (names as the document spelled them)."""
-    from gradcheck.repair.latex import render
+    from gradcheck.latex.render import formula_to_latex
 
-    tree = ast.parse(formula, mode="eval")
-    tokens = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and node.id in spelled:
-            token = f"Q{len(tokens)}x{len(tokens)}Q"
-            tokens.setdefault(node.id, token)
-            node.id = tokens[node.id]
-    text = render(tree.body)
-    for name, token in tokens.items():
-        text = text.replace(rf"\mathrm{{{token}}}", "{" + spelled[name] + "}")
-    return text
+    return formula_to_latex(formula, spelled, sample)
 
 
 def _fix(r, spelled) -> tuple[str | None, str | None]:
+    """The repair of a wrong step, as a formula and in the document's LaTeX."""
     repair = r.repair
     formula = getattr(repair, "formula", None) if repair is not None else None
     if not formula:
         return None, None
+    sample = dict(r.point or {})
     try:
-        return formula, formula_latex(formula, spelled)
+        sample = r.model.forward(sample)
+    except Exception:  # noqa: BLE001 - shapes are only used to choose juxtaposition or \odot
+        pass
+    for name, (of, wrt) in r.claim.uses.items():
+        if of in sample and wrt in sample:
+            sample[name] = np.zeros(np.shape(sample[of]) + np.shape(sample[wrt]))
+    try:
+        return formula, formula_latex(formula, spelled, sample)
     except (SyntaxError, ValueError):
         return formula, None
 

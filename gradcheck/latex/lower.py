@@ -565,7 +565,7 @@ class Lowerer:
             return d
         if name is None:
             return self.apply_scripts(self.lower(base), scripts, node, None)
-        self.ctx.spelled.setdefault(name, _source(self.ctx, base))
+        self.ctx.spelled.setdefault(name, self.spelling(base, scripts, rest))
         return self.apply_scripts(Val(name), rest, node, name)
 
     def letters(self, base, scripts, node) -> Val | None:
@@ -590,7 +590,7 @@ class Lowerer:
         if name is None or name not in self.ctx.model.names:
             return None
         v = self.derivative_value(Deriv(self.ctx.model.objective, name, node=node))
-        self.ctx.spelled.setdefault(v.text, _source(self.ctx, base))
+        self.ctx.spelled.setdefault(v.text, "d" + self.spelling(stripped, scripts, rest))
         return self.apply_scripts(v, rest, node, v.text)
 
     def special(self, base, scripts, node) -> Val | None:
@@ -702,6 +702,22 @@ class Lowerer:
         if not names:
             raise self.unknown(_source(self.ctx, node), node, known, stems)
         return readings[0][0], readings[0][1]
+
+    def spelling(self, base, scripts: tuple, rest: tuple) -> str:
+        """How the LaTeX names a symbol: its base and the scripts that named it (not indices or ^T)."""
+        out = _source(self.ctx, base)
+        for s in scripts:
+            if s in rest:
+                continue
+            label, _, extra = _label(s)
+            src = _source(self.ctx, s)
+            if extra is not None and s.kind == "sup":  # A^{[1]T}: the label without the transpose
+                out += "^{" + ("[" + label + "]" if "[" in src else "(" + label + ")") + "}"
+            elif extra is not None:  # W_{2,jk}: the label without the indices
+                out += "_{" + label + "}"
+            else:
+                out += src
+        return out
 
     def indexable(self, name: str) -> bool:
         return np.ndim(self.ctx.sample.get(name, 0.0)) > 0
@@ -897,7 +913,7 @@ class Lowerer:
         if name is None or name not in self.ctx.model.names:
             raise self.ctx.fail(f"`{_source(self.ctx, node)}` is not a quantity of the model", node,
                                 f"derivatives are taken of and with respect to: {', '.join(self.ctx.model.names)}")
-        self.ctx.spelled.setdefault(name, _source(self.ctx, base))
+        self.ctx.spelled.setdefault(name, self.spelling(base, scripts, rest))
         v = self.apply_scripts(Val(name), rest, node, name)
         if v.text != name and v.axes is None:
             raise self.ctx.fail(f"`{_source(self.ctx, node)}`: only indices may follow the name here", node)
