@@ -14,7 +14,6 @@ data, params, forward and ``[notation]``, exactly as in a homework file. Every d
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 import sys
@@ -306,7 +305,7 @@ def _verdict_word(v: str) -> str:
 def terminal_lines(rep: EquationReport) -> list[str]:
     lines = [f"line {rep.line}: {rep.latex}"]
     if rep.kind == "unreadable":
-        lines += ["  CANNOT READ: " + l if i == 0 else "  " + l for i, l in enumerate(rep.message.splitlines())]
+        lines += [("  CANNOT READ: " if i == 0 else "  ") + text for i, text in enumerate(rep.message.splitlines())]
         return lines
     if rep.kind in ("not checked",) or (rep.kind == "declaration" and not rep.results):
         lines.append(f"  {rep.kind.upper() if rep.kind == 'not checked' else 'DECLARATION'}: {rep.message}")
@@ -328,7 +327,7 @@ def terminal_lines(rep: EquationReport) -> list[str]:
             lines.append(f"      {r.diagnosis.kind}: {r.diagnosis.text}"
                          + (f"; fix: {r.diagnosis.fix}" if r.diagnosis.fix else ""))
         elif r.message:
-            lines += ["      " + l for l in r.message.splitlines()]
+            lines += ["      " + text for text in r.message.splitlines()]
         fix, fix_latex = _fix(r, rep.spelled)
         if fix:
             lines.append(f"      write instead: {fix_latex or fix}")

@@ -278,7 +278,7 @@ def declared_name(node, ctx: Context) -> str:
     if not stems:
         raise ctx.fail("this symbol cannot be declared: write a letter or a Greek letter, with an optional "
                        "layer label", inner)
-    from gradcheck.latex.lower import _label
+    from gradcheck.latex.nodes import _label
 
     label = ""
     for s in scripts:
@@ -303,7 +303,7 @@ def _stems(base) -> list[str]:
     if isinstance(base, g.Accent) and isinstance(base.body, (g.Name, g.Command)):
         return [s + ACCENT_SUFFIX.get(base.accent, base.accent) for s in _stems(base.body)]
     if isinstance(base, g.Font):
-        from gradcheck.latex.lower import _single
+        from gradcheck.latex.nodes import _single
 
         inner = _single(base.body)
         return _stems(inner) if inner is not None else []

@@ -11,7 +11,7 @@ Ignored: ``\\left`` / ``\\right`` / ``\\big`` ... sizing commands, spacing (``\\
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from lark import Lark, Token, Transformer, v_args
