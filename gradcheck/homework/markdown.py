@@ -27,7 +27,8 @@ import numpy as np
 from gradcheck.homework.load import HomeworkError, loads
 from gradcheck.latex.claims import context_factory, equation_claims
 from gradcheck.latex.equations import read_equation
-from gradcheck.latex.grammar import LatexError
+from gradcheck.latex.grammar import LatexError, Relation
+from gradcheck.latex.grammar import parse as parse_latex
 from gradcheck.latex.notation import notation_from_table
 from gradcheck.model import ModelError
 
@@ -146,6 +147,8 @@ def _check_equation(path, eq, model, notation, derivatives, derivation, check_cl
     where = f"{path.name}, line {eq.line}"
     make = context_factory(model, notation, derivatives)
     try:
+        if not isinstance(parse_latex(eq.latex, where=where), Relation):
+            return EquationReport(eq.line, eq.latex, "not checked", message="an expression, not an equation")
         read = read_equation(eq.latex, make, where=where)
     except LatexError as exc:
         return EquationReport(eq.line, eq.latex, "unreadable", message=str(exc))
