@@ -298,3 +298,22 @@ def test_lowering_is_seed_independent(derivation):
     ctx.sample = {k: (rng.standard_normal(np.shape(v)) if np.ndim(v) else v) for k, v in ctx.sample.items()}
     b = read_equation(CLAIMS[0][2], lambda latex, where: ctx).steps[0].formula
     assert a == b
+
+
+def test_inverse_and_determinant_on_every_backend():
+    """inv and det (for ^{-1} and \\det) run on numpy, JAX and SymPy values alike."""
+    import jax
+    import jax.numpy as jnp
+    import sympy
+
+    from gradcheck import ops
+
+    jax.config.update("jax_enable_x64", True)  # as the autodiff oracle runs it
+
+    a = np.array([[2.0, 1.0], [0.5, 3.0]])
+    exact = np.array([[sympy.Integer(2), sympy.Integer(1)], [sympy.Rational(1, 2), sympy.Integer(3)]], dtype=object)
+    want_inv, want_det = np.linalg.inv(a), np.linalg.det(a)
+    for value in (a, jnp.asarray(a), exact):
+        np.testing.assert_allclose(np.asarray(ops.inv(value), dtype=float), want_inv, rtol=1e-12)
+        assert abs(float(ops.det(value)) - want_det) < 1e-12
+    assert ops.det(exact) == sympy.Rational(11, 2)
