@@ -1,6 +1,8 @@
 """LaTeX front-end: every construct of issue 15, parse -> formula -> verdict, and the error messages."""
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import pytest
 
 from gradcheck.check import check_claim
@@ -317,3 +319,65 @@ def test_inverse_and_determinant_on_every_backend():
         np.testing.assert_allclose(np.asarray(ops.inv(value), dtype=float), want_inv, rtol=1e-12)
         assert abs(float(ops.det(value)) - want_det) < 1e-12
     assert ops.det(exact) == sympy.Rational(11, 2)
+
+
+@pytest.mark.parametrize("notation,latex,formula", [
+    (Notation(prime="transpose"), r"\frac{\partial L}{\partial W_2} = H_1' \delta_2 + \lambda W_2",
+     "H1.T @ delta2 + lam * W2"),
+    (Notation(cdot="elementwise"), r"\frac{\partial L}{\partial Z_1} = \delta_2 W_2^\top \cdot (1 - H_1^2)",
+     "delta2 @ W2.T * (1 - H1 ** 2)"),
+    (Notation(), r"\frac{\partial L}{\partial Z_1} = \delta_2 W_2^\top \cdot W_2", "delta2 @ W2.T @ W2"),
+    (Notation(), r"dW_2 = H_1^\top \delta_2 + \lambda W_2", "H1.T @ delta2 + lam * W2"),
+])
+def test_notation_settings_and_d_names(derivation, notation, latex, formula):
+    eq = read_equation(latex, _make(derivation, notation))
+    assert eq.kind == "claim" and eq.steps[0].formula == formula, eq.steps[0].error
+
+
+def test_a_prime_on_a_symbol_needs_the_setting(derivation):
+    assert 'prime = "transpose"' in _error(derivation, r"\frac{\partial L}{\partial W_2} = H_1' \delta_2")
+
+
+def test_coloneq_declares_like_equiv(derivation):
+    eq = read_equation(r"\Delta := \frac{\partial L}{\partial Z_2}", _make(derivation))
+    assert eq.kind == "declaration" and eq.declared == {"Delta": ("loss", "Z2")}
+
+
+SOFTMAX_TEMPLATE = """
+[dims]
+m = {m}
+d = {d}
+c = {c}
+[data]
+X = {{ shape = ["m", "d"] }}
+Y = {{ shape = ["m", "c"], kind = "one_hot" }}
+[params]
+W = ["d", "c"]
+b = ["c"]
+[forward]
+Z = "X @ W + b"
+P = "softmax(Z, axis=1)"
+loss = "-sum(Y * log(P)) / m"
+[notation]
+"\\\\hat{{Y}}" = "P"
+"""
+
+PROPERTY_CLAIMS = [  # LaTeX, verdict at every size (None: correct only when the shapes happen to allow it)
+    (r"\frac{\partial L}{\partial W} = \frac{1}{m} X^\top (\hat{Y} - Y)", "correct"),
+    (r"\frac{\partial L}{\partial W_{jk}} = \frac{1}{m}\sum_{i=1}^{m} X_{ij}(\hat{Y}_{ik} - Y_{ik})", "correct"),
+    (r"\frac{\partial L}{\partial b} = \frac{1}{m}\mathbf{1}^\top (\hat{Y} - Y)", "correct"),
+    (r"\frac{\partial L}{\partial b_k} = \frac{1}{m}\sum_i (\hat{Y}_{ik} - Y_{ik})", "correct"),
+    (r"\frac{\partial L}{\partial W} = X^\top (\hat{Y} - Y)", "incorrect"),
+]
+
+
+@settings(max_examples=6, deadline=None, derandomize=True)
+@given(m=st.integers(2, 5), d=st.integers(1, 4), c=st.integers(2, 4))
+def test_latex_verdicts_hold_at_every_size(m, d, c):
+    """The lowering reads shapes, never values: the same LaTeX gets the same verdict at any dims."""
+    body = "".join(f"\n[[claims]]\nname = \"c{k}\"\nlatex = '''{latex}'''\n" for k, (latex, _) in
+                   enumerate(PROPERTY_CLAIMS))
+    d_ = loads(SOFTMAX_TEMPLATE.format(m=m, d=d, c=c) + body, name="sizes.toml")
+    for k, (_, want) in enumerate(PROPERTY_CLAIMS):
+        r = check_claim(d_, d_.claim(f"c{k}"), **FAST)
+        assert r.verdict == want, (m, d, c, d_.claim(f"c{k}").source, r.message)
