@@ -24,13 +24,16 @@ from typing import Any
 
 import numpy as np
 
+from gradcheck.expr import FUNCTIONS, parse
 from gradcheck.homework.load import HomeworkError, loads
 from gradcheck.latex.claims import context_factory, equation_claims
 from gradcheck.latex.equations import read_equation
 from gradcheck.latex.grammar import LatexError, Relation
 from gradcheck.latex.grammar import parse as parse_latex
 from gradcheck.latex.notation import notation_from_table
+from gradcheck.latex.render import formula_to_latex
 from gradcheck.model import ModelError
+from gradcheck.points import draw_points
 
 DEFINITION_RTOL = 1e-9  # a definition is the same computation as the step: equal up to rounding
 EXIT_OK, EXIT_WRONG, EXIT_BAD_INPUT = 0, 1, 2
@@ -115,7 +118,6 @@ def check_markdown(path: str | Path, *, check_kwargs: dict | None = None, repair
                    progress=None) -> tuple[Any, list[EquationReport]]:
     """Read and check a markdown derivation; returns (derivation, one report per display equation)."""
     from gradcheck.check import check_claim
-    from gradcheck.expr import FUNCTIONS
 
     path = Path(path)
     try:
@@ -186,8 +188,6 @@ def _claim_base(read, model, line: int) -> str:
 
 def _check_definition(model, step_name: str, step) -> tuple[str, str]:
     """(verdict, message) of one right-hand side of a definition, against the model's step."""
-    from gradcheck.expr import parse
-    from gradcheck.points import draw_points
 
     if step.error is not None:
         return "not evaluable", str(step.error)
@@ -253,8 +253,6 @@ def _same_value(a, b) -> bool:
 # ---------------------------------------------------------------------------------------------- rendering
 def formula_latex(formula: str, spelled: dict, sample: dict | None = None) -> str:
     """A formula in the LaTeX notation of the document (names as the document spelled them)."""
-    from gradcheck.latex.render import formula_to_latex
-
     return formula_to_latex(formula, spelled, sample)
 
 

@@ -20,7 +20,8 @@ import numpy as np
 from gradcheck.latex import grammar as g
 from gradcheck.latex.grammar import LatexError
 from gradcheck.latex.lower import MUL, Context, Deriv, Lowerer, Val, lower_expression, order_axes, wrap
-from gradcheck.latex.notation import ACCENT_SUFFIX, greek_stems
+from gradcheck.latex.nodes import _label, _single
+from gradcheck.latex.notation import ACCENT_SUFFIX, OBJECTIVE_SPELLINGS, greek_stems, squash
 
 CHAIN_OPS = ("=", "approx")
 DECLARE_OPS = ("equiv", ":=")
@@ -248,8 +249,6 @@ def _as_step(node, ctx: Context) -> str | None:
     inner = node.items[0] if isinstance(node, g.Product) and len(node.items) == 1 else node
     if not isinstance(inner, (g.Name, g.Factor, g.Command, g.Accent, g.Font)):
         return None
-    from gradcheck.latex.notation import OBJECTIVE_SPELLINGS, squash
-
     spelled = squash(ctx.latex[inner.start:inner.end])
     if spelled in OBJECTIVE_SPELLINGS and spelled not in ctx.model.names and not ctx.notation.lookup(spelled):
         return ctx.model.objective
@@ -278,8 +277,6 @@ def declared_name(node, ctx: Context) -> str:
     if not stems:
         raise ctx.fail("this symbol cannot be declared: write a letter or a Greek letter, with an optional "
                        "layer label", inner)
-    from gradcheck.latex.nodes import _label
-
     label = ""
     for s in scripts:
         lab, _, _ = _label(s)
@@ -303,8 +300,6 @@ def _stems(base) -> list[str]:
     if isinstance(base, g.Accent) and isinstance(base.body, (g.Name, g.Command)):
         return [s + ACCENT_SUFFIX.get(base.accent, base.accent) for s in _stems(base.body)]
     if isinstance(base, g.Font):
-        from gradcheck.latex.nodes import _single
-
         inner = _single(base.body)
         return _stems(inner) if inner is not None else []
     return []
