@@ -381,3 +381,31 @@ def test_latex_verdicts_hold_at_every_size(m, d, c):
     for k, (_, want) in enumerate(PROPERTY_CLAIMS):
         r = check_claim(d_, d_.claim(f"c{k}"), **FAST)
         assert r.verdict == want, (m, d, c, d_.claim(f"c{k}").source, r.message)
+
+
+FUZZ_TOKENS = [r"\frac{", "}{", "}", "{", r"\partial ", "L", "W_2", "W^{[2]}", "H_1", r"^\top", "^T", "_{ij}", "_i",
+               "^2", "^{-1}", r"\sum_{i=1}^{m}", r"\sum_k", r"\odot ", r"\cdot ", "+", "-", "=", "(", ")", "[", "]",
+               r"\left(", r"\right)", r"\sigma", r"\tanh", "'", r"\mathbf{1}", r"\mathbb{1}", ">", "0", "1", "m",
+               r"\hat{Y}", "Y", "X", r"\lambda", r"\delta_2", "|", "&", r"\\", r"\begin{bmatrix}", r"\end{bmatrix}",
+               ",", r"\max_k", r"\min", r"\operatorname{softmax}", r"\det", r"\text{so}", r"\cdots", "x_{i+j-1}",
+               r"\equiv", ":=", "dZ_2", "/"]
+FUZZ_LEFT = [r"\frac{\partial L}{\partial W_2} = ", r"\frac{\partial L}{\partial W^{[2]}_{jk}} = ", "dW_2 = ",
+             r"\delta \equiv \frac{\partial L}{\partial Z_2} = ", r"\hat{Y}_{ij} = ", "S = ", ""]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(left=st.sampled_from(FUZZ_LEFT), tokens=st.lists(st.sampled_from(FUZZ_TOKENS), min_size=1, max_size=9))
+def test_any_latex_gives_a_latex_error_or_a_valid_formula(derivation, left, tokens):
+    """Never a traceback: bad LaTeX raises LatexError; what is read lowers to a formula expr.py accepts."""
+    from gradcheck.expr import parse as parse_formula
+
+    latex = left + " ".join(tokens)
+    try:
+        eq = read_equation(latex, _make(derivation), wrt="W2")
+    except LatexError as exc:
+        assert str(exc)
+        return
+    for step in eq.steps:
+        assert (step.formula is None) != (step.error is None)
+        if step.formula is not None:
+            parse_formula(step.formula)

@@ -73,6 +73,8 @@ def read_equation(latex: str, make_context, *, where: str = "", of: str | None =
         return eq
     lhs_node, rest, ops = tree.items[0], list(tree.items[1:]), list(tree.ops)
     rest, ops = _until_text(rest, ops)
+    if not rest:
+        raise ctx0.fail("the right side is prose, not a formula", tree.items[1], "write the formula after the `=`")
     eq = Equation("other", latex, lhs=latex[lhs_node.start:lhs_node.end].strip())
     deriv = _as_derivative(lhs_node, ctx0)
     if deriv is not None and ops[0] in DECLARE_OPS and rest:

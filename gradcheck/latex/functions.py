@@ -86,6 +86,8 @@ class FunctionRules:
             args = [self.lower(a) for a in arg_node.items]
         else:
             args = [self.lower(arg_node)]
+        if any(a.ones for a in args):
+            raise self.ctx.fail("the length of \\mathbf{1} is unknown here", arg_node, "write its size: \\mathbf{1}_m")
         key = name if name in ELEMENTWISE else name.lower()
         if key in ELEMENTWISE:
             if len(args) != 1:

@@ -256,7 +256,10 @@ def lower_expression(node, ctx: Context) -> Val:
         Lowerer(ctx).lower(node)
     except LatexError:
         pass
-    return Lowerer(ctx).lower(node)
+    v = Lowerer(ctx).lower(node)
+    if v.ones:
+        raise ctx.fail("the length of \\mathbf{1} is unknown here", node, "write its size: \\mathbf{1}_m")
+    return v
 
 
 def order_axes(v: Val, order: tuple, shape: tuple, ctx: Context, node) -> str:

@@ -236,6 +236,8 @@ class SymbolRules:
             raise self.ctx.fail("a transpose of an indexed entry", node, "swap the indices instead")
         if v.ones:
             return Val("", ones="row" if v.ones == "col" else "col")
+        if _is_number(v.text):
+            return v  # a number is its own transpose
         return Val(f"{wrap(v, ATOM)}.T")
 
 
@@ -249,3 +251,10 @@ def _is_transpose(s: g.Script, ctx: Context) -> bool:
         return True
     return False
 
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
