@@ -409,3 +409,17 @@ def test_any_latex_gives_a_latex_error_or_a_valid_formula(derivation, left, toke
         assert (step.formula is None) != (step.error is None)
         if step.formula is not None:
             parse_formula(step.formula)
+
+
+def test_one_dimensional_arrays_are_columns():
+    """x^T y is an inner product and x y^T an outer product, for 1-D arrays as for column vectors."""
+    text = ('[dims]\nd = 3\nh = 4\n[data]\nx = ["d"]\ng = ["h"]\n[params]\nW = ["h", "d"]\n[forward]\n'
+            'z = "W @ x"\nloss = "sum(g * tanh(z))"\n'
+            "[[claims]]\nname = \"outer\"\nlatex = '''\\frac{\\partial L}{\\partial W} = (g \\odot \\tanh'(z)) x^\\top'''\n"
+            "[[claims]]\nname = \"inner\"\nlatex = '''\\frac{\\partial L}{\\partial W} = x^\\top (g \\odot \\tanh'(z))'''\n"
+            "[[claims]]\nname = \"scalar\"\nlatex = '''\\frac{\\partial L}{\\partial W} = g^\\top \\tanh'(z)'''\n")
+    d = loads(text, name="columns.toml")
+    assert d.claim("outer").source.startswith("outer(")
+    assert check_claim(d, d.claim("outer"), **FAST).verdict == "correct"
+    assert check_claim(d, d.claim("inner"), **FAST).verdict == "shape error"
+    assert check_claim(d, d.claim("scalar"), **FAST).verdict == "shape error"  # a scalar is never spread out

@@ -356,6 +356,14 @@ def finish(v: Val, ctx: Context, eq: Equation, order: tuple, node) -> str:
     got = ctx.shape(v)
     if got is not None and len(shape) == 1 and len(got) == 2 and 1 in got and int(np.prod(got)) == shape[0]:
         return f"reshape({v.text}, ({shape[0]},))"  # a row/column vector written for a 1-D array
-    if got == () and shape != ():
-        return f"{wrap(v, MUL)} * ones({tuple(shape)!r})"
+    if got == () and shape != () and _is_literal(v.text):
+        return f"{wrap(v, MUL)} * ones({tuple(shape)!r})"  # "= 0", "= 1": every entry
     return v.text
+
+
+def _is_literal(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

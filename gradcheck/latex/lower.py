@@ -197,6 +197,8 @@ class Lowerer(SymbolRules, DerivativeRules, FunctionRules, IndexRules):
         sa, sb = self.ctx.shape(a), self.ctx.shape(b)
         if sa == () or sb == ():
             return self.binary(a, b, "*", MUL, node)
+        if sa is not None and sb is not None and len(sa) == 1 and len(sb) == 1 and not a.row and b.row:
+            return Val(f"outer({a.text}, {b.text})")  # 1-D arrays are columns: x y^T is their outer product
         return Val(f"{wrap(a, MUL)} @ {wrap(b, MUL + 1)}", MUL)
 
     def size_ones(self, a: Val, b: Val) -> tuple[Val, Val]:

@@ -238,7 +238,8 @@ class SymbolRules:
             return Val("", ones="row" if v.ones == "col" else "col")
         if _is_number(v.text):
             return v  # a number is its own transpose
-        return Val(f"{wrap(v, ATOM)}.T")
+        shape = self.ctx.shape(v)
+        return Val(f"{wrap(v, ATOM)}.T", row=(not v.row) if shape is not None and len(shape) == 1 else False)
 
 
 def _is_transpose(s: g.Script, ctx: Context) -> bool:

@@ -26,6 +26,7 @@ class Val:
     prec: int = ATOM
     axes: tuple | None = None
     ones: str | None = None  # an unsized \mathbf{1}: "col" or "row", sized by its neighbour
+    row: bool = False  # a 1-D array written transposed (x^T): a row vector, so x y^T is an outer product
 
 
 @dataclass(frozen=True)
