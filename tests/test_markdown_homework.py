@@ -143,3 +143,11 @@ def test_cli_bad_markdown_exits_2(tmp_path):
     f.write_text("no model here\n$$ x = 1 $$\n")
     p = _cli(str(f))
     assert p.returncode == 2 and "no model" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_three_oracles_agree_on_a_markdown_derivation():
+    """Lowered LaTeX runs on every backend: SymPy (exact), JAX and finite differences give one verdict."""
+    _, reps = check_markdown(ROOT / "examples" / "softmax_regression_rows.md")
+    results = [r for rep in reps for r in rep.results]
+    assert all(r.verdict != "oracles disagree" for r in results), [(r.claim.source, r.message) for r in results]
+    assert {o for r in results for o in r.oracles} == {"finite_difference", "autodiff", "symbolic"}

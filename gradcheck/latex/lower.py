@@ -14,6 +14,7 @@ axis named k, and the free indices left at the end become the axes of the claim.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -197,6 +198,9 @@ class Lowerer(SymbolRules, DerivativeRules, FunctionRules, IndexRules):
         sa, sb = self.ctx.shape(a), self.ctx.shape(b)
         if sa == () or sb == ():
             return self.binary(a, b, "*", MUL, node)
+        exact = _sum_for_ones(a, b, sa, sb)
+        if exact is not None:
+            return exact
         if sa is not None and sb is not None and len(sa) == 1 and len(sb) == 1 and not a.row and b.row:
             return Val(f"outer({a.text}, {b.text})")  # 1-D arrays are columns: x y^T is their outer product
         return Val(f"{wrap(a, MUL)} @ {wrap(b, MUL + 1)}", MUL)
@@ -249,6 +253,22 @@ def _lower_lowered(self, node):
 
 
 Lowerer.lower__Lowered = _lower_lowered
+
+
+_ONES_ROW = re.compile(r"^ones\(\((\d+), 1\)\)\.T$")
+_ONES_COL = re.compile(r"^ones\(\((\d+), 1\)\)$")
+
+
+def _sum_for_ones(a: Val, b: Val, sa, sb) -> Val | None:
+    """``1^T A`` and ``A 1`` as sums: the same value, and exact for the symbolic oracle (a float array of
+    ones times rationals is not). Only when the sizes fit; a clash stays a product, reported as written."""
+    m = _ONES_ROW.match(a.text)
+    if m and sb is not None and len(sb) >= 1 and int(m.group(1)) == sb[0]:
+        return Val(f"sum({b.text}, axis=0, keepdims=True)")
+    m = _ONES_COL.match(b.text)
+    if m and sa is not None and len(sa) == 2 and int(m.group(1)) == sa[-1]:
+        return Val(f"sum({a.text}, axis=1, keepdims=True)")
+    return None
 
 
 def lower_expression(node, ctx: Context) -> Val:
