@@ -39,7 +39,7 @@ def test_split_finds_the_toml_block_and_equations_with_their_lines():
     toml, eqs = split_markdown(text)
     assert "[forward]" in toml
     lines = text.splitlines()
-    assert [e.line for e in eqs] == [lines.index("prose $$ \\hat{y} = \\sigma(X w) $$") + 1, lines.index("\\[") + 1]
+    assert [e.line for e in eqs] == [lines.index("prose $$ \\hat{y} = \\sigma(X w) $$") + 1, lines.index("\\[") + 2]
     assert eqs[1].latex == r"\frac{\partial L}{\partial w} = X^\top (\hat{y} - y) / m"  # joined, code skipped
 
 
@@ -151,3 +151,20 @@ def test_three_oracles_agree_on_a_markdown_derivation():
     results = [r for rep in reps for r in rep.results]
     assert all(r.verdict != "oracles disagree" for r in results), [(r.claim.source, r.message) for r in results]
     assert {o for r in results for o in r.oracles} == {"finite_difference", "autodiff", "symbolic"}
+
+
+def test_aligned_rows_continue_a_chain_and_matrices_stay_whole():
+    body = ("$$\n\\begin{aligned}\n\\frac{\\partial L}{\\partial w} &= X^\\top (\\hat{y} - y) \\\\\n"
+            "  &= \\frac{1}{m} X^\\top (\\hat{y} - y) \\label{eq:w} \\\\\n"
+            "z &= \\begin{bmatrix} 1 & 2 \\\\ 3 & 4 \\end{bmatrix}\n\\end{aligned}\n$$\n\n"
+            "\\begin{align*}\n\\hat{y} &= \\sigma(z)\n\\end{align*}\n")
+    text = "```toml" + TOML + "```\n" + body
+    _, eqs = split_markdown(text)
+    lines = text.splitlines()
+    starts = [next(k + 1 for k, line in enumerate(lines) if line.startswith(head))
+              for head in ("\\frac{\\partial L}", "z &=", "\\hat{y} &=")]
+    assert [e.line for e in eqs] == starts
+    assert eqs[0].latex == (r"\frac{\partial L}{\partial w} = X^\top (\hat{y} - y) = \frac{1}{m} X^\top "
+                            r"(\hat{y} - y)")
+    assert eqs[1].latex == r"z = \begin{bmatrix} 1 & 2 \\ 3 & 4 \end{bmatrix}"
+    assert eqs[2].latex == r"\hat{y} = \sigma(z)"

@@ -94,23 +94,78 @@ def split_markdown(text: str) -> tuple[str, list[DisplayEquation]]:
     return "\n".join(toml_lines), display_equations(prose)
 
 
+_DISPLAY = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|(\\begin\{(align|gather|equation)\*?\}.+?\\end\{\4\*?\})",
+                      flags=re.S)
+_ENVIRONMENT = re.compile(r"\\(begin|end)\{(aligned|align|alignat|gathered|gather|split|equation)\*?\}(\{\d+\})?")
+
+
 def display_equations(prose: list[tuple[int, str]]) -> list[DisplayEquation]:
-    """``$$ ... $$`` and ``\\[ ... \\]`` blocks, each with the line it starts on."""
+    """``$$ ... $$``, ``\\[ ... \\]`` and ``\\begin{align} ... \\end{align}`` blocks, with the line each
+    equation starts on. In an ``aligned`` block, a row that starts with ``=`` continues the chain of the
+    row above it (``&= ...``); any other row is an equation of its own."""
     text = "\n".join(line for _, line in prose)
     starts = [n for n, _ in prose]
     offsets, pos = [], 0
     for _, line in prose:
         offsets.append(pos)
         pos += len(line) + 1
-    out = []
-    for m in re.finditer(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]", text, flags=re.S):
-        body = m.group(1) if m.group(1) is not None else m.group(2)
-        k = max(i for i, off in enumerate(offsets) if off <= m.start())
-        body = re.sub(r"\\(label|tag)\{[^}]*\}", "", body)
-        body = " ".join(body.split()).rstrip(" .,;")
-        if body:
-            out.append(DisplayEquation(starts[k], body))
+
+    def line_of(offset: int) -> int:
+        return starts[max(i for i, off in enumerate(offsets) if off <= offset)]
+
+    out: list[DisplayEquation] = []
+    for m in _DISPLAY.finditer(text):
+        group = next(i for i in (1, 2, 3) if m.group(i) is not None)
+        body_start = m.start(group)
+        body = re.sub(r"\\(label|tag|nonumber|notag)(\{[^}]*\})?", lambda x: " " * len(x.group(0)), m.group(group))
+        aligned = bool(_ENVIRONMENT.search(body))
+        body = _ENVIRONMENT.sub(lambda x: " " * len(x.group(0)), body)
+        rows = _rows(body) if aligned else [(0, body)]
+        for offset, row in rows:
+            latex = " ".join((_drop_alignment(row) if aligned else row).split()).rstrip(" .,;")
+            if not latex:
+                continue
+            if latex.startswith("=") and out and len(rows) > 1:
+                out[-1] = DisplayEquation(out[-1].line, out[-1].latex + " " + latex)
+            else:
+                lead = len(row) - len(row.lstrip())
+                out.append(DisplayEquation(line_of(body_start + offset + lead), latex))
     return out
+
+
+def _drop_alignment(row: str) -> str:
+    """A row without its alignment points ``&`` (those inside a matrix separate entries and stay)."""
+    out, depth, i = [], 0, 0
+    while i < len(row):
+        if row.startswith("\\begin", i):
+            depth += 1
+        elif row.startswith("\\end", i):
+            depth -= 1
+        elif row[i] == "&" and depth == 0 and (i == 0 or row[i - 1] != "\\"):
+            out.append(" ")
+            i += 1
+            continue
+        out.append(row[i])
+        i += 1
+    return "".join(out)
+
+
+def _rows(body: str) -> list[tuple[int, str]]:
+    """The rows of an aligned block: split at ``\\\\`` outside any matrix, with their offsets."""
+    rows, start, depth, i = [], 0, 0, 0
+    while i < len(body):
+        if body.startswith("\\begin", i):
+            depth += 1
+        elif body.startswith("\\end", i):
+            depth -= 1
+        elif body.startswith("\\\\", i) and depth == 0:
+            rows.append((start, body[start:i]))
+            start = i + 2
+            i += 2
+            continue
+        i += 1
+    rows.append((start, body[start:]))
+    return rows
 
 
 # ---------------------------------------------------------------------------------------------- checking
