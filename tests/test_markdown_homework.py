@@ -168,3 +168,14 @@ def test_aligned_rows_continue_a_chain_and_matrices_stay_whole():
                             r"(\hat{y} - y)")
     assert eqs[1].latex == r"z = \begin{bmatrix} 1 & 2 \\ 3 & 4 \end{bmatrix}"
     assert eqs[2].latex == r"\hat{y} = \sigma(z)"
+
+
+def test_each_step_of_an_aligned_chain_has_its_own_line(tmp_path):
+    body = ("Text.\n\n$$\n\\begin{aligned}\n\\frac{\\partial L}{\\partial w}\n"
+            "  &= \\frac{1}{m} X^\\top (\\hat{y} - y) \\\\\n  &= X^\\top (\\hat{y} - y)\n\\end{aligned}\n$$\n")
+    f = _write(tmp_path, body)
+    lines = f.read_text().splitlines()
+    lhs = lines.index("\\frac{\\partial L}{\\partial w}") + 1
+    _, (rep,) = check_markdown(f, check_kwargs=FAST)
+    assert rep.line == lhs and rep.step_lines == [lhs + 1, lhs + 2]
+    assert [r.verdict for r in rep.results] == ["correct", "incorrect"]

@@ -43,6 +43,11 @@ EXIT_OK, EXIT_WRONG, EXIT_BAD_INPUT = 0, 1, 2
 class DisplayEquation:
     line: int  # 1-based line of the markdown file where it starts
     latex: str
+    rows: tuple = ()  # (offset in latex, line) of each continuation row of an aligned block
+
+    def line_at(self, offset: int) -> int:
+        """The markdown line of the character at ``offset`` of :attr:`latex`."""
+        return max([(o, n) for o, n in self.rows if o <= offset], default=(0, self.line))[1]
 
 
 @dataclass
@@ -56,6 +61,7 @@ class EquationReport:
     message: str = ""
     chain: str = ""  # the first wrong step and what the later steps do
     spelled: dict = field(default_factory=dict)
+    step_lines: list = field(default_factory=list)  # the markdown line of each step (aligned rows)
 
 
 # ---------------------------------------------------------------------------------------------- reading
@@ -122,14 +128,23 @@ def display_equations(prose: list[tuple[int, str]]) -> list[DisplayEquation]:
         body = _ENVIRONMENT.sub(lambda x: " " * len(x.group(0)), body)
         rows = _rows(body) if aligned else [(0, body)]
         for offset, row in rows:
-            latex = " ".join((_drop_alignment(row) if aligned else row).split()).rstrip(" .,;")
+            cleaned = _drop_alignment(row) if aligned else row
+            tokens = [(t.group(), line_of(body_start + offset + t.start())) for t in re.finditer(r"\S+", cleaned)]
+            latex = " ".join(tok for tok, _ in tokens).rstrip(" .,;")
             if not latex:
                 continue
+            marks, at = [], 0
+            for tok, line in tokens:  # where each markdown line starts in the joined LaTeX
+                if not marks or marks[-1][1] != line:
+                    marks.append((at, line))
+                at += len(tok) + 1
             if latex.startswith("=") and out and len(rows) > 1:
-                out[-1] = DisplayEquation(out[-1].line, out[-1].latex + " " + latex)
+                prev = out[-1]
+                shift = len(prev.latex) + 1
+                out[-1] = DisplayEquation(prev.line, prev.latex + " " + latex,
+                                          prev.rows + tuple((o + shift, n) for o, n in marks))
             else:
-                lead = len(row) - len(row.lstrip())
-                out.append(DisplayEquation(line_of(body_start + offset + lead), latex))
+                out.append(DisplayEquation(marks[0][1], latex, tuple(marks)))
     return out
 
 
@@ -209,7 +224,8 @@ def _check_equation(path, eq, model, notation, derivatives, derivation, check_cl
         read = read_equation(eq.latex, make, where=where)
     except LatexError as exc:
         return EquationReport(eq.line, eq.latex, "unreadable", message=str(exc))
-    rep = EquationReport(eq.line, eq.latex, read.kind, steps=read.steps, spelled=read.spelled)
+    rep = EquationReport(eq.line, eq.latex, read.kind, steps=read.steps, spelled=read.spelled,
+                         step_lines=[eq.line_at(st.start) for st in read.steps])
     derivatives.update(read.declared)
     if read.kind == "definition":
         rep.verdicts = [_check_definition(model, read.target, s) for s in read.steps]
@@ -331,10 +347,10 @@ def _fix(r, spelled) -> tuple[str | None, str | None]:
         return formula, None
 
 
-def step_json(step, r, spelled) -> dict:
+def step_json(step, r, spelled, line: int) -> dict:
     d = r.diagnosis
     fix, fix_latex = _fix(r, spelled)
-    return {"claim": r.claim.name, "latex": step.latex, "formula": step.formula, "verdict": r.verdict,
+    return {"claim": r.claim.name, "line": line, "latex": step.latex, "formula": step.formula, "verdict": r.verdict,
             "diagnosis": None if d is None else {"kind": d.kind, "text": d.text, "fix": d.fix},
             "repair": fix, "repair_latex": fix_latex, "message": r.message if r.verdict != "correct" else "",
             "uses": {k: list(v) for k, v in r.claim.uses.items()}}
@@ -345,7 +361,8 @@ def report_json(derivation, reports: list[EquationReport]) -> dict:
     for rep in reports:
         item = {"line": rep.line, "latex": rep.latex, "kind": rep.kind, "message": rep.message}
         if rep.results:
-            item["steps"] = [step_json(s, r, rep.spelled) for s, r in zip(rep.steps, rep.results)]
+            lines = rep.step_lines or [rep.line] * len(rep.steps)
+            item["steps"] = [step_json(s, r, rep.spelled, n) for s, r, n in zip(rep.steps, rep.results, lines)]
             item["chain"] = rep.chain
         if rep.verdicts:
             item["steps"] = [{"latex": s.latex, "formula": s.formula, "verdict": v, "message": m}
@@ -375,7 +392,8 @@ def terminal_lines(rep: EquationReport) -> list[str]:
         return lines
     many = len(rep.results) > 1
     for k, (s, r) in enumerate(zip(rep.steps, rep.results), start=1):
-        head = f"  step {k}: " if many else "  "
+        at = rep.step_lines[k - 1] if len(rep.step_lines) >= k else rep.line
+        head = (f"  step {k}{f' (line {at})' if at != rep.line else ''}: ") if many else "  "
         lines.append(f"{head}{_verdict_word(r.verdict):<14} {s.latex}")
         if r.verdict == "correct":
             continue
