@@ -1,9 +1,9 @@
 """LaTeX front-end: every construct of issue 15, parse -> formula -> verdict, and the error messages."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-import pytest
 
 from gradcheck.check import check_claim
 from gradcheck.homework import loads
@@ -54,7 +54,9 @@ M = "sum(abs(b1))"
 mx = "max(Z2, axis=1)"
 mn = "minimum(Z2, 0.5)"
 cl = "clip(Z2, -1, 1)"
-loss = "-sum(Y * log(Yhat)) / m + 0.5 * lam * sum(W2**2) + 0.1 * sum(sigmoid(X @ u)) + 0.01 * sum(G * inv(A)) + sum(conv**2)"
+penalty = "0.5 * lam * sum(W2**2) + 0.1 * sum(sigmoid(X @ u))"
+extra = "0.01 * sum(G * inv(A)) + sum(conv**2)"
+loss = "-sum(Y * log(Yhat)) / m + penalty + extra"
 [notation]
 "\\\\mathcal{L}" = "loss"
 
@@ -91,8 +93,8 @@ CLAIMS = [
     ("ones_wrong", "b2", r"\frac{\partial L}{\partial b_2} = \frac{1}{m}\mathbf{1}_m^\top \delta_2", "incorrect"),
     ("indicator_brackets", "V", r"\frac{\partial L}{\partial V} = X^\top (\delta_2 \odot \mathbb{1}[X V > 0])",
      "correct"),
-    ("indicator_braces", "V", r"\frac{\partial L}{\partial V} = X^\top \left(\delta_2 \odot \mathbb{1}\{XV > 0\}\right)",
-     "correct"),
+    ("indicator_braces", "V",
+     r"\frac{\partial L}{\partial V} = X^\top \left(\delta_2 \odot \mathbb{1}\{XV > 0\}\right)", "correct"),
     ("indicator_missing", "V", r"\frac{\partial L}{\partial V} = X^\top \delta_2", "incorrect"),
     ("sigma_prime", "u", r"\frac{\partial L}{\partial u} = 0.1 X^\top \sigma'(X u)", "correct"),
     ("sigma", "u", r"\frac{\partial L}{\partial u} = 0.1 X^\top (\sigma(X u) \odot (1 - \sigma(X u)))", "correct"),
@@ -413,11 +415,12 @@ def test_any_latex_gives_a_latex_error_or_a_valid_formula(derivation, left, toke
 
 def test_one_dimensional_arrays_are_columns():
     """x^T y is an inner product and x y^T an outer product, for 1-D arrays as for column vectors."""
+    claims = {"outer": r"(g \odot \tanh'(z)) x^\top", "inner": r"x^\top (g \odot \tanh'(z))",
+              "scalar": r"g^\top \tanh'(z)"}
     text = ('[dims]\nd = 3\nh = 4\n[data]\nx = ["d"]\ng = ["h"]\n[params]\nW = ["h", "d"]\n[forward]\n'
             'z = "W @ x"\nloss = "sum(g * tanh(z))"\n'
-            "[[claims]]\nname = \"outer\"\nlatex = '''\\frac{\\partial L}{\\partial W} = (g \\odot \\tanh'(z)) x^\\top'''\n"
-            "[[claims]]\nname = \"inner\"\nlatex = '''\\frac{\\partial L}{\\partial W} = x^\\top (g \\odot \\tanh'(z))'''\n"
-            "[[claims]]\nname = \"scalar\"\nlatex = '''\\frac{\\partial L}{\\partial W} = g^\\top \\tanh'(z)'''\n")
+            + "".join(f"[[claims]]\nname = \"{n}\"\nlatex = '''\\frac{{\\partial L}}{{\\partial W}} = {rhs}'''\n"
+                      for n, rhs in claims.items()))
     d = loads(text, name="columns.toml")
     assert d.claim("outer").source.startswith("outer(")
     assert check_claim(d, d.claim("outer"), **FAST).verdict == "correct"

@@ -322,11 +322,10 @@ def _latex_claims(builder: _Builder, spec, name: str, model: Model, uses, index:
     """The claims of a ``latex`` key (:mod:`gradcheck.latex`), or None when the claim has none."""
     if not isinstance(spec, dict) or not isinstance(spec.get("latex"), str) or not spec["latex"].strip():
         return None
+    from gradcheck.expr import FUNCTIONS
     from gradcheck.latex.claims import claims_from_toml
     from gradcheck.latex.grammar import LatexError
     from gradcheck.latex.notation import notation_from_table
-
-    from gradcheck.expr import FUNCTIONS
 
     try:
         notation = notation_from_table(builder.table("notation"), FUNCTIONS, f"{builder.file}: [notation]")
