@@ -426,3 +426,10 @@ def test_one_dimensional_arrays_are_columns():
     assert check_claim(d, d.claim("outer"), **FAST).verdict == "correct"
     assert check_claim(d, d.claim("inner"), **FAST).verdict == "shape error"
     assert check_claim(d, d.claim("scalar"), **FAST).verdict == "shape error"  # a scalar is never spread out
+
+
+def test_toml_notation_entry_must_name_something():
+    from gradcheck.homework import HomeworkError
+
+    with pytest.raises(HomeworkError, match="maps to 'Yhatt', which is not a name of the model; did you mean 'Yhat'"):
+        loads(MODEL.replace('"loss"', '"Yhatt"', 1) + "[[claims]]\nname = 'q'\nwrt = 'Z2'\nlatex = 'Y'\n", name="n.toml")

@@ -179,3 +179,11 @@ def test_each_step_of_an_aligned_chain_has_its_own_line(tmp_path):
     _, (rep,) = check_markdown(f, check_kwargs=FAST)
     assert rep.line == lhs and rep.step_lines == [lhs + 1, lhs + 2]
     assert [r.verdict for r in rep.results] == ["correct", "incorrect"]
+
+
+def test_a_notation_entry_must_name_something(tmp_path):
+    f = tmp_path / "n.md"
+    f.write_text("```toml" + TOML.replace('"p"', '"pp"', 1)
+                 + "```\n$$ \\hat{y} = \\sigma(X w) $$\n")
+    p = _cli(str(f))
+    assert p.returncode == 2 and "`\\hat{y}` maps to 'pp'" in p.stderr and "did you mean 'p'" in p.stderr

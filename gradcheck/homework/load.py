@@ -325,10 +325,13 @@ def _latex_claims(builder: _Builder, spec, name: str, model: Model, uses, index:
     from gradcheck.expr import FUNCTIONS
     from gradcheck.latex.claims import claims_from_toml
     from gradcheck.latex.grammar import LatexError
-    from gradcheck.latex.notation import notation_from_table
+    from gradcheck.latex.notation import check_notation, notation_from_table
 
     try:
         notation = notation_from_table(builder.table("notation"), FUNCTIONS, f"{builder.file}: [notation]")
+        check_notation(notation, set(model.names) | set(model.dims) | set(model.constants) | set(uses)
+                       | {c.get("name") for c in builder.doc.get("claims", []) if isinstance(c, dict)},
+                       f"{builder.file}: [notation]")
     except LatexError as exc:
         raise HomeworkError(str(exc)) from None
     return claims_from_toml(spec, name, model, notation, uses, file=builder.file, index=index)

@@ -30,7 +30,7 @@ from gradcheck.latex.claims import context_factory, equation_claims
 from gradcheck.latex.equations import read_equation
 from gradcheck.latex.grammar import LatexError, Relation
 from gradcheck.latex.grammar import parse as parse_latex
-from gradcheck.latex.notation import notation_from_table
+from gradcheck.latex.notation import check_notation, notation_from_table
 from gradcheck.latex.render import formula_to_latex
 from gradcheck.model import ModelError
 from gradcheck.points import draw_points
@@ -205,6 +205,11 @@ def check_markdown(path: str | Path, *, check_kwargs: dict | None = None, repair
         raise HomeworkError(str(exc)) from None
     model = derivation.model
     derivatives: dict[str, tuple[str, str]] = {c.name: (c.target(model), c.wrt) for c in derivation.claims}
+    try:
+        check_notation(notation, set(model.names) | set(model.dims) | set(model.constants) | set(derivatives),
+                       f"{path}: [notation]")
+    except LatexError as exc:
+        raise HomeworkError(str(exc)) from None
     reports = []
     for eq in equations:
         rep = _check_equation(path, eq, model, notation, derivatives, derivation, check_claim,

@@ -77,3 +77,15 @@ def greek_stems(command: str) -> tuple[str, ...]:
     if command not in GREEK:
         return ()
     return (command,) + ABBREVIATIONS.get(command, ())
+
+
+def check_notation(notation: Notation, names, where: str = "[notation]") -> None:
+    """Every entry must map to a name the formulas can use (a model name, dim, constant or claim)."""
+    import difflib
+
+    known = sorted(map(str, names))
+    for key, value in notation.symbols.items():
+        if value not in known:
+            close = difflib.get_close_matches(value, known, n=3)
+            hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else f" (names: {', '.join(known)})"
+            raise LatexError(f"{where}: `{key}` maps to {value!r}, which is not a name of the model{hint}")
