@@ -432,4 +432,5 @@ def test_toml_notation_entry_must_name_something():
     from gradcheck.homework import HomeworkError
 
     with pytest.raises(HomeworkError, match="maps to 'Yhatt', which is not a name of the model; did you mean 'Yhat'"):
-        loads(MODEL.replace('"loss"', '"Yhatt"', 1) + "[[claims]]\nname = 'q'\nwrt = 'Z2'\nlatex = 'Y'\n", name="n.toml")
+        loads(MODEL.replace('"loss"', '"Yhatt"', 1) + "[[claims]]\nname = 'q'\nwrt = 'Z2'\nlatex = 'Y'\n",
+              name="n.toml")
