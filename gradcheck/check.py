@@ -49,6 +49,16 @@ class ClaimResult:
     repair: Any = None
     convention_only: bool = False  # correct for the document's maximised objective, wrong for its negation
 
+    def _repr_markdown_(self) -> str:  # Jupyter: verdict table, math, oracles (gradcheck.notebook)
+        from gradcheck.notebook import claim_markdown
+
+        return claim_markdown(self)
+
+    def _repr_html_(self) -> str:  # the same, with a heatmap of claimed - true for a wrong claim
+        from gradcheck.notebook import claim_html
+
+        return claim_html(self)
+
     @property
     def expected_ok(self) -> bool | None:
         """Does the verdict (and the diagnosis, where one is expected) match the claim's expectation?"""
@@ -136,13 +146,20 @@ def _run(oracle: str, model: Model, claim: Claim, points: list[Point], uses, see
 
 def check_claim(source: Derivation | Model, claim: Claim, *, oracles: Iterable[str] = ORACLES,
                 n_points: int = N_POINTS, seed: int = 0, options: Mapping[str, dict] | None = None,
-                repair: bool | Mapping = False) -> ClaimResult:
+                repair: bool | Mapping = False, rtol: float | None = None, atol: float = 0.0) -> ClaimResult:
     """Judge one claim with the given oracles at ``n_points`` seeded points.
+
+    ``rtol``/``atol`` replace each oracle's default relative tolerance (see :mod:`gradcheck.verdict`)
+    and add an absolute one: an oracle passes when ``max|claim - truth| <= rtol * max|truth| + atol``
+    (plus its own error estimate). The defaults are right for float64 formulas; loosen them only for a
+    claim computed with less precision, and say why.
 
     With ``repair`` (True, or a dict of :func:`gradcheck.repair.find_repair` options), an incorrect
     claim or shape error also gets the smallest verified edit that makes it correct, if one exists.
     """
-    r = _check_claim(source, claim, oracles=tuple(oracles), n_points=n_points, seed=seed, options=options)
+    _validate_tolerances(rtol, atol)
+    r = _check_claim(source, claim, oracles=tuple(oracles), n_points=n_points, seed=seed, options=options,
+                     rtol=rtol, atol=atol)
     if r.verdict == "correct" and r.model.sense == "maximise":
         from dataclasses import replace
 
@@ -158,8 +175,16 @@ def check_claim(source: Derivation | Model, claim: Claim, *, oracles: Iterable[s
     return r
 
 
+def _validate_tolerances(rtol: float | None, atol: float) -> None:
+    if rtol is not None and not (isinstance(rtol, (int, float)) and 0 <= rtol < 1):
+        raise ValueError(f"rtol must be a number in [0, 1), got {rtol!r}")
+    if not (isinstance(atol, (int, float)) and atol >= 0 and np.isfinite(atol)):
+        raise ValueError(f"atol must be a finite number >= 0, got {atol!r}")
+
+
 def _check_claim(source: Derivation | Model, claim: Claim, *, oracles: Iterable[str] = ORACLES,
-                 n_points: int = N_POINTS, seed: int = 0, options: Mapping[str, dict] | None = None) -> ClaimResult:
+                 n_points: int = N_POINTS, seed: int = 0, options: Mapping[str, dict] | None = None,
+                 rtol: float | None = None, atol: float = 0.0) -> ClaimResult:
     t0 = time.perf_counter()
     options = dict(options or {})
     if isinstance(source, Derivation):
@@ -191,7 +216,7 @@ def _check_claim(source: Derivation | Model, claim: Claim, *, oracles: Iterable[
                       point=points[0].values, notes=notes)
 
     measured = {o: _run(o, model, claim, points, uses, seed, options) for o in oracles}
-    verdicts = {o: judge(m) for o, m in measured.items()}
+    verdicts = {o: judge(m, rtol, atol) for o, m in measured.items()}
     reference = _reference(measured)
     claimed = reference.points[0].claimed if reference else None
     truth = reference.points[0].truth if reference else None
@@ -314,24 +339,10 @@ def check_derivation(derivation: Derivation, *, progress: Callable[[ClaimResult]
 
 
 def format_failure(r: ClaimResult) -> str:
-    """An assertion message in the style of numpy.testing: verdict, diagnosis, numbers."""
-    lines = [f"claim {r.claim.name!r}: d {r.claim.target(r.model)} / d {r.claim.wrt} is {r.verdict.upper()}"]
-    if r.diagnosis:
-        lines.append(f"diagnosis: {r.diagnosis.kind}: {r.diagnosis.text}"
-                     + (f"; fix: {r.diagnosis.fix}" if r.diagnosis.fix else ""))
-    if r.repair is not None:
-        lines.append(f"repair: {r.repair.text}")
-    lines += [n for n in r.notes if n.startswith("repair:")]  # why no repair was found
-    if r.message:
-        lines.append(r.message)
-    for o, v in r.oracles.items():
-        nums = f"max abs err {v.max_abs_err:.3g}, max rel err {v.max_rel_err:.3g}, tol {v.tolerance:g}" \
-            if v.max_abs_err is not None else v.message
-        lines.append(f"  {o:<17} {v.status:<10} {v.method}: {nums}")
-    if r.claimed is not None and r.truth is not None and r.claimed.size <= 12 and r.truth.size <= 12:
-        lines.append(f"  claimed: {np.array2string(r.claimed, precision=6)}")
-        lines.append(f"  true:    {np.array2string(r.truth, precision=6)}")
-    return "\n".join(lines)
+    """The assertion message: verdict, reason, fix, repair, worst entries (see :mod:`gradcheck.failure`)."""
+    from gradcheck.failure import format_failure as readable
+
+    return readable(r)
 
 
 def assert_gradient(model: Model, *, wrt: str, formula: Callable | str, of: str | None = None, kind: str = "gradient",
@@ -342,6 +353,7 @@ def assert_gradient(model: Model, *, wrt: str, formula: Callable | str, of: str 
     ``formula`` is a function whose parameter names are names of the model (see :class:`Claim`),
     or an expression string such as ``"X.T @ (P - Y) / m"`` (parsed by :mod:`gradcheck.expr`).
     """
+    __tracebackhide__ = True  # pytest shows the caller's line, not gradcheck's source
     name = name or f"d{of or model.objective}_d{wrt}"
     source = None
     if isinstance(formula, str):

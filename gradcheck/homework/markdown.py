@@ -443,17 +443,51 @@ def report_markdown(derivation, reports: list[EquationReport]) -> str:
     return "\n".join(out) + "\n"
 
 
+def _apply_file_settings(args) -> None:
+    """The TOML block's ``[check]`` table (:mod:`gradcheck.tolerances`) where no flag was given."""
+    import tomllib
+
+    from gradcheck.tolerances import file_settings
+
+    try:
+        text = Path(args.file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise HomeworkError(f"{args.file}: cannot read the file: {exc}") from None
+    toml_text, _ = split_markdown(text)
+    try:
+        doc = tomllib.loads(toml_text)
+    except tomllib.TOMLDecodeError:
+        return  # check_markdown reports the TOML error with its place
+    chosen = file_settings(doc, Path(args.file).name)
+    for key in ("rtol", "atol", "seed", "points"):
+        if getattr(args, key, None) is None and key in chosen:
+            setattr(args, key, chosen[key])
+    if chosen.get("repair") is False:
+        args.no_repair = True
+    if not getattr(args, "oracles", None) and "oracles" in chosen:
+        args.oracles = ",".join(chosen["oracles"])
+
+
 def run_markdown(args) -> int:
     """The ``gradcheck check FILE.md`` command (same options as for a TOML file)."""
     from gradcheck.oracles import ORACLES
 
     out, err = sys.stdout, sys.stderr
+    try:
+        _apply_file_settings(args)
+    except (ModelError, ValueError) as exc:  # HomeworkError, SettingsError
+        print(f"error: {exc}", file=err)
+        return EXIT_BAD_INPUT
     oracles = ORACLES if not getattr(args, "oracles", None) else tuple(o.strip() for o in args.oracles.split(","))
     unknown = [o for o in oracles if o not in ORACLES]
     if unknown:
         print(f"error: unknown oracle(s) {', '.join(unknown)}; choose from {', '.join(ORACLES)}", file=err)
         return EXIT_BAD_INPUT
-    kwargs: dict = {"oracles": oracles, "seed": getattr(args, "seed", 0)}
+    rtol, atol = getattr(args, "rtol", None), getattr(args, "atol", None) or 0.0
+    if (rtol is not None and not 0 <= rtol < 1) or not (atol >= 0 and np.isfinite(atol)):
+        print(f"error: --rtol must be in [0, 1) and --atol a finite number >= 0, got {rtol} and {atol}", file=err)
+        return EXIT_BAD_INPUT
+    kwargs: dict = {"oracles": oracles, "seed": getattr(args, "seed", None) or 0, "rtol": rtol, "atol": atol}
     if getattr(args, "points", None):
         kwargs["n_points"] = args.points
     quiet, as_json = getattr(args, "quiet", False), getattr(args, "json", False)
