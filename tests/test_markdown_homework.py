@@ -187,3 +187,13 @@ def test_a_notation_entry_must_name_something(tmp_path):
                  + "```\n$$ \\hat{y} = \\sigma(X w) $$\n")
     p = _cli(str(f))
     assert p.returncode == 2 and "`\\hat{y}` maps to 'pp'" in p.stderr and "did you mean 'p'" in p.stderr
+
+
+def test_cli_check_table_and_tolerance_flags(tmp_path):
+    f = tmp_path / "c.md"
+    f.write_text("```toml" + TOML + '[check]\nrtol = "tight"\n```\n$$ \\hat{y} = \\sigma(X w) $$\n')
+    p = _cli(str(f))
+    assert p.returncode == 2 and "rtol" in p.stderr and "Traceback" not in p.stderr
+    g = _write(tmp_path, "$$ \\hat{y} = \\sigma(X w) $$\n")
+    p = _cli(str(g), "--rtol", "2")
+    assert p.returncode == 2 and "--rtol must be in [0, 1)" in p.stderr
