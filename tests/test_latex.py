@@ -221,20 +221,34 @@ def test_greek_by_notation_table(derivation):
 
 
 def test_both_formula_and_latex_are_checked_and_disagreement_reported():
-    from gradcheck.latex.claims import disagreements
-
+    """With both, the LaTeX is compared with the formula: agreeing steps share its verdict, a differing
+    step becomes a claim of its own, and the disagreement (or an unreadable LaTeX) is a finding."""
     toml = MODEL + """
 [[claims]]
 name = "dZ2"
 wrt = "Z2"
 formula = "(Yhat - Y) / m"
-latex = '\\frac{\\partial L}{\\partial Z_2} = \\hat{Y} - Y'
+latex = '\\frac{\\partial L}{\\partial Z_2} = \\frac{1}{m}(\\hat{Y} - Y) = \\hat{Y} - Y'
+[[claims]]
+name = "dW2"
+wrt = "W2"
+formula = "H1.T @ delta2 + lam * W2"
+latex = 'H_1^\\top \\delta_2 + \\lambda W_2'
+[[claims]]
+name = "dZ1"
+wrt = "Z1"
+formula = "(delta2 @ W2.T) * (1 - H1**2)"
+latex = '\\text{see the notes}'
 """
     d = loads(toml, name="both.toml")
-    results = [check_claim(d, d.claim(n), **FAST) for n in ("dZ2", "dZ2.latex")]
-    assert [r.verdict for r in results] == ["correct", "incorrect"]
-    lines = disagreements(results)
-    assert len(lines) == 1 and "dZ2" in lines[0] and "disagree" in lines[0]
+    names = [c.name for c in d.claims]
+    assert names[-4:] == ["dZ2", "dZ2.latex", "dW2", "dZ1"]  # only the differing step is a claim of its own
+    assert d.claim("dZ2.latex").latex == r"\hat{Y} - Y"
+    assert check_claim(d, d.claim("dZ2.latex"), **FAST).verdict == "incorrect"
+    assert check_claim(d, d.claim("dZ2"), **FAST).verdict == "correct"
+    assert len(d.findings) == 2
+    assert "dZ2" in d.findings[0] and "disagree" in d.findings[0] and "largest relative difference" in d.findings[0]
+    assert "dZ1" in d.findings[1] and "not checked, only its formula" in d.findings[1]
 
 
 # ---------------------------------------------------------------------------------------------- errors

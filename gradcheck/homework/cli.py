@@ -168,10 +168,8 @@ def run_check(args: argparse.Namespace) -> int:
                     notes_seen.add(note)
                     print(f"  note: {note}", file=talk)
             print("  " + _line(r, width), file=talk)
-    from gradcheck.latex.claims import disagreements
-
-    for line in disagreements(results):
-        print(f"  DISAGREE: {line}", file=talk)
+    for line in derivation.findings:  # a claim's LaTeX not read, or disagreeing with its formula
+        print(f"  LaTeX: {line}", file=talk)
     n_ok = sum(_ok(r) for r in results)
     counts: dict[str, int] = {}
     for r in results:

@@ -59,6 +59,7 @@ def loads(text: str, *, name: str = "<homework>") -> Derivation:
 class _Builder:
     def __init__(self, doc: Mapping[str, Any], file: str):
         self.doc, self.file = doc, file
+        self.findings: list[str] = []  # notes on claims given both as a formula and as LaTeX
 
     def fail(self, msg: str) -> HomeworkError:
         return HomeworkError(f"{self.file}: {msg}")
@@ -99,7 +100,8 @@ class _Builder:
         self._trace(model, exprs)
         claims, uses = self._claims(model)
         return Derivation(id=Path(self.file).stem, title=title, source=Path(self.file).name, model=model,
-                          claims=tuple(claims), description=str(self.doc.get("description", "")), uses={})
+                          claims=tuple(claims), description=str(self.doc.get("description", "")), uses={},
+                          findings=tuple(self.findings))
 
     def _dims(self) -> dict[str, int]:
         dims = self.table("dims")
@@ -259,7 +261,11 @@ class _Builder:
                 new = from_latex
             else:
                 try:
-                    new = [self._claim(i, spec, name, model, model_names, uses, all_names)] + (from_latex or [])
+                    new = [self._claim(i, spec, name, model, model_names, uses, all_names)]
+                    if from_latex is not None:  # both: the LaTeX is checked against the formula
+                        extra, notes = _latex_against_formula(new[0], from_latex, model, uses)
+                        new += extra
+                        self.findings += notes
                 except ModelError as exc:
                     prefix = f"{self.file}: claim {name!r}: "
                     msg = str(exc)
@@ -336,6 +342,13 @@ def _latex_claims(builder: _Builder, spec, name: str, model: Model, uses, index:
     except LatexError as exc:
         raise HomeworkError(str(exc)) from None
     return claims_from_toml(spec, name, model, notation, uses, file=builder.file, index=index)
+
+
+def _latex_against_formula(formula_claim: Claim, latex_claims, model: Model, uses):
+    """(claims to check as well, findings): LaTeX steps that differ from the formula become claims."""
+    from gradcheck.latex.claims import against_formula
+
+    return against_formula(formula_claim, latex_claims, model, uses)
 
 
 class _Raiser:

@@ -103,13 +103,62 @@ def claims_from_toml(spec: Mapping, name: str, model, notation: Notation,
                            reason=str(spec.get("reason", "")), where=where)
 
 
-def disagreements(results) -> list[str]:
-    """Claims given both as a formula and as LaTeX whose verdicts differ: one line each."""
-    by_name = {r.claim.name: r for r in results}
-    out = []
-    for name, r in by_name.items():
-        latex = by_name.get(f"{name}.latex")
-        if latex is not None and latex.verdict != r.verdict:
-            out.append(f"claim {name!r}: the formula is {r.verdict} but its LaTeX is {latex.verdict}: "
-                       f"they disagree ({r.claim.source} versus {latex.claim.latex})")
-    return out
+AGREEMENT_RTOL = 1e-9  # two spellings of one formula agree up to rounding at random inputs
+AGREEMENT_SEEDS = (0, 1)
+
+
+def against_formula(formula_claim: Claim, latex_claims: list[Claim], model,
+                    derivatives: Mapping[str, tuple[str, str]]) -> tuple[list[Claim], list[str]]:
+    """Compare each LaTeX step with the formula at random inputs (derivative names random too).
+
+    Steps that agree need no check of their own (they are the same function as the formula, so they
+    get its verdict); a step that differs is returned as a claim to check, with a finding. An
+    unreadable LaTeX is a finding, and the formula is checked alone.
+    """
+    name = formula_claim.name
+    extra, notes = [], []
+    for claim in latex_claims:
+        if getattr(claim, "_placeholder", False):
+            reason = str(claim.formula.message).splitlines()[0] if hasattr(claim.formula, "message") else ""
+            notes.append(f"claim {name!r}: its LaTeX was not checked, only its formula: {reason}")
+            continue
+        differs = _differs(formula_claim, claim, model, derivatives)
+        if differs:
+            extra.append(Claim(**{**claim.__dict__, "expect": None, "reason": ""}))
+            notes.append(f"claim {name!r}: its LaTeX `{claim.latex}` and its formula `{formula_claim.source}` "
+                         f"disagree ({differs}); the LaTeX is checked as the claim {claim.name!r}")
+    return extra, notes
+
+
+def _differs(a: Claim, b: Claim, model, derivatives) -> str:
+    """Why two claims' formulas differ at random inputs ("" when they agree)."""
+    import numpy as np
+
+    from gradcheck.latex.values import sample_values
+
+    for seed in AGREEMENT_SEEDS:
+        rng = np.random.default_rng(seed)
+        scope = dict(sample_values(model, seed))
+        for dname, (of, wrt) in {**derivatives, **a.uses, **b.uses}.items():
+            if of in scope and wrt in scope:
+                scope[dname] = rng.standard_normal(np.shape(scope[of]) + np.shape(scope[wrt]))
+        values = []
+        for claim in (a, b):
+            try:
+                with np.errstate(all="ignore"):
+                    values.append(np.asarray(claim.formula(*[scope[n] for n in claim.reads]), dtype=float))
+            except Exception as exc:  # noqa: BLE001 - a formula that cannot be evaluated is compared as such
+                values.append(f"{type(exc).__name__}")
+        x, y = values
+        if isinstance(x, str) or isinstance(y, str):
+            if isinstance(x, str) and isinstance(y, str):
+                continue
+            return "one of them cannot be evaluated"
+        if x.shape != y.shape:
+            return f"shapes {x.shape} and {y.shape}"
+        scale = max(float(np.max(np.abs(x))) if x.size else 0.0, 1e-300)
+        gap = float(np.max(np.abs(x - y))) / scale if x.size else 0.0
+        if not gap <= AGREEMENT_RTOL:
+            return f"largest relative difference {gap:.2g}"
+    return ""
+
