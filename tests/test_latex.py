@@ -448,3 +448,19 @@ def test_toml_notation_entry_must_name_something():
     with pytest.raises(HomeworkError, match="maps to 'Yhatt', which is not a name of the model; did you mean 'Yhat'"):
         loads(MODEL.replace('"loss"', '"Yhatt"', 1) + "[[claims]]\nname = 'q'\nwrt = 'Z2'\nlatex = 'Y'\n",
               name="n.toml")
+
+
+def test_cli_prints_a_latex_disagreement(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    f = tmp_path / "both.toml"
+    f.write_text(MODEL + "[[claims]]\nname = 'dZ2'\nwrt = 'Z2'\nformula = '(Yhat - Y) / m'\n"
+                 "latex = '\\hat{Y} - Y'\n", encoding="utf-8")
+    p = subprocess.run([sys.executable, "-m", "gradcheck", "check", str(f), "--oracles", "finite_difference",
+                        "--no-repair"], capture_output=True, text=True, timeout=300,
+                       cwd=Path(__file__).resolve().parents[1])
+    assert p.returncode == 1, p.stderr
+    assert "LaTeX: claim 'dZ2': its LaTeX `\\hat{Y} - Y` and its formula `(Yhat - Y) / m` disagree" in p.stdout
+    assert "dZ2.latex" in p.stdout and "INCORRECT" in p.stdout
