@@ -27,7 +27,7 @@ __all__ = [
     "abs", "clip", "concatenate", "diag", "einsum", "exp", "eye", "identity", "log",
     "log_softmax", "logsumexp", "max", "maximum", "mean", "minimum", "ones", "outer", "relu",
     "reshape", "sigmoid", "softmax", "softplus", "sqrt", "stack", "sum", "tanh", "transpose",
-    "var", "where", "zeros", "sign_of_real", "real_part",
+    "var", "where", "zeros", "sign_of_real", "real_part", "inv", "det",
 ]
 
 
@@ -396,3 +396,24 @@ def ones(shape):
 
 def zeros(shape):
     return np.zeros(shape)
+
+
+# --------------------------------------------------------------------------- linear algebra
+def inv(x):
+    """Matrix inverse (``A^{-1}``) on numpy, JAX and SymPy object arrays."""
+    b = _backend(x)
+    if b == "sympy":
+        import sympy
+
+        return np.array(sympy.Matrix(np.asarray(x, dtype=object).tolist()).inv().tolist(), dtype=object)
+    return (_jnp() if b == "jax" else np).linalg.inv(x)
+
+
+def det(x):
+    """Determinant (``\\det A``) on numpy, JAX and SymPy object arrays."""
+    b = _backend(x)
+    if b == "sympy":
+        import sympy
+
+        return sympy.Matrix(np.asarray(x, dtype=object).tolist()).det()
+    return (_jnp() if b == "jax" else np).linalg.det(x)

@@ -38,6 +38,7 @@ ALLOWED = [
     ("einsum('ij,jk->ik', A, B)", A @ B), ("P - (P > 0.5)", SCOPE["P"] - (SCOPE["P"] > 0.5)),
     ("sum(A, axis=1, keepdims=True)", A.sum(1, keepdims=True)), ("sign(A)", np.sign(A)),
     ("0 < A < 1", ((A > 0) & (A < 1)).astype(float)),
+    ("inv(A @ A.T + eye(m))", np.linalg.inv(A @ A.T + np.eye(3))), ("det(A @ A.T)", np.linalg.det(A @ A.T)),
 ]
 
 

@@ -198,6 +198,10 @@ def _run_check(args: argparse.Namespace, file_end: float) -> int:
     if problem:
         say(f"error: {problem}", err)
         return EXIT_BAD_INPUT
+    if str(args.file).lower().endswith((".md", ".markdown")):
+        from gradcheck.homework.markdown import run_markdown
+
+        return run_markdown(args, file_end)
     try:
         with limits.deadline(_left(file_end), "the file"):
             derivation = load(args.file)
@@ -258,6 +262,8 @@ def _run_check(args: argparse.Namespace, file_end: float) -> int:
                     notes_seen.add(note)
                     say(f"  note: {note}", talk)
             say("  " + _line(r, width, ignore), talk)
+    for line in derivation.findings:  # a claim's LaTeX not read, or disagreeing with its formula
+        say(f"  LaTeX: {line}", talk)
     n_ok = sum(_ok(r, ignore) for r in results)
     counts: dict[str, int] = {}
     for r in results:

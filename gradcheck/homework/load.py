@@ -25,7 +25,8 @@ from gradcheck.homework.lowering import BlockFormula, check_aliasing, lower_forw
 from gradcheck.model import DATA_KINDS, Data, Model, ModelError
 
 TOP_KEYS = ("title", "description", "dims", "constants", "data", "params", "forward", "backward", "claims",
-            "objective", "sense", "symbolic_dims", "param_scale", "check")  # [check]: settings, see gradcheck.tolerances
+            "objective", "sense", "symbolic_dims", "param_scale", "check",  # [check]: settings, see gradcheck.tolerances
+            "notation")  # [notation]: LaTeX spellings -> names, see gradcheck.latex.notation
 CLAIM_KEYS = ("name", "wrt", "of", "formula", "kind", "layout", "lr", "expect", "reason", "latex", "locator",
               "expect_diagnosis", "convention", "upstream")
 
@@ -68,6 +69,7 @@ class _Builder:
         self.doc, self.file, self.text = doc, file, text
         self.backward: Block | None = None
         self.helpers: dict = {}
+        self.findings: list[str] = []  # notes on claims given both as a formula and as LaTeX
 
     def fail(self, msg: str) -> HomeworkError:
         return HomeworkError(f"{self.file}: {msg}")
@@ -135,7 +137,8 @@ class _Builder:
             self._backward(model)
         claims, uses = self._claims(model)
         return Derivation(id=Path(self.file).stem, title=title, source=Path(self.file).name, model=model,
-                          claims=tuple(claims), description=str(self.doc.get("description", "")), uses={})
+                          claims=tuple(claims), description=str(self.doc.get("description", "")), uses={},
+                          findings=tuple(self.findings))
 
     def _dims(self) -> dict[str, int]:
         dims = self.table("dims")
@@ -442,16 +445,26 @@ class _Builder:
         all_names = [c.get("name") for c in raw if isinstance(c, dict)]
         for i, spec in enumerate(raw):
             name = str(spec.get("name", f"claim{i + 1}")) if isinstance(spec, dict) else f"claim{i + 1}"
-            try:
-                claim = self._claim(i, spec, name, model, model_names, uses, all_names)
-            except ModelError as exc:
-                prefix = f"{self.file}: claim {name!r}: "
-                msg = str(exc)
-                claim = _placeholder(name, spec if isinstance(spec, dict) else {}, model,
-                                     prefix + (msg[len(prefix):] if msg.startswith(prefix) else msg))
-            claims.append(claim)
-            if claim.name not in uses and claim.name not in model_names and not getattr(claim, "_placeholder", False):
-                uses[claim.name] = (claim.target(model), claim.wrt)
+            from_latex = _latex_claims(self, spec, name, model, uses, i)
+            if from_latex is not None and "formula" not in spec:
+                new = from_latex
+            else:
+                try:
+                    new = [self._claim(i, spec, name, model, model_names, uses, all_names)]
+                    if from_latex is not None:  # both: the LaTeX is checked against the formula
+                        extra, notes = _latex_against_formula(new[0], from_latex, model, uses)
+                        new += extra
+                        self.findings += notes
+                except ModelError as exc:
+                    prefix = f"{self.file}: claim {name!r}: "
+                    msg = str(exc)
+                    new = [_placeholder(name, spec if isinstance(spec, dict) else {}, model,
+                                        prefix + (msg[len(prefix):] if msg.startswith(prefix) else msg))]
+            for claim in new:
+                claims.append(claim)
+                if claim.name not in uses and claim.name not in model_names \
+                        and not getattr(claim, "_placeholder", False):
+                    uses[claim.name] = (claim.target(model), claim.wrt)
         names = [c.name for c in claims]
         dup = {n for n in names if names.count(n) > 1}
         if dup:
@@ -469,7 +482,7 @@ class _Builder:
             if k not in CLAIM_KEYS:
                 raise ModelError(f"unknown key {k!r}{_suggest(k, CLAIM_KEYS)} (allowed: {', '.join(CLAIM_KEYS)})")
         for k in ("wrt", "formula"):
-            if k not in spec:
+            if k not in spec and not (k == "formula" and "latex" in spec):
                 raise ModelError(f"missing `{k}`")
             if not isinstance(spec[k], str):
                 raise ModelError(f"`{k}` must be a string")
@@ -534,6 +547,32 @@ def _value_position(text: str, table: str, key: str, nth: int = 0) -> tuple[int,
                 return i + 1, offset + 2
             return None
     return None
+
+
+def _latex_claims(builder: _Builder, spec, name: str, model: Model, uses, index: int):
+    """The claims of a ``latex`` key (:mod:`gradcheck.latex`), or None when the claim has none."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("latex"), str) or not spec["latex"].strip():
+        return None
+    from gradcheck.expr import FUNCTIONS
+    from gradcheck.latex.claims import claims_from_toml
+    from gradcheck.latex.grammar import LatexError
+    from gradcheck.latex.notation import check_notation, notation_from_table
+
+    try:
+        notation = notation_from_table(builder.table("notation"), FUNCTIONS, f"{builder.file}: [notation]")
+        check_notation(notation, set(model.names) | set(model.dims) | set(model.constants) | set(uses)
+                       | {c.get("name") for c in builder.doc.get("claims", []) if isinstance(c, dict)},
+                       f"{builder.file}: [notation]")
+    except LatexError as exc:
+        raise HomeworkError(str(exc)) from None
+    return claims_from_toml(spec, name, model, notation, uses, file=builder.file, index=index)
+
+
+def _latex_against_formula(formula_claim: Claim, latex_claims, model: Model, uses):
+    """(claims to check as well, findings): LaTeX steps that differ from the formula become claims."""
+    from gradcheck.latex.claims import against_formula
+
+    return against_formula(formula_claim, latex_claims, model, uses)
 
 
 class _Raiser:
