@@ -494,3 +494,66 @@ def test_broadcast_result_is_numpys_or_none_when_the_shapes_clash(a, b, want):
     assert limits.broadcast_result(np.empty(a), np.empty(b)) == want
     if want is not None:
         assert np.broadcast_shapes(a, b) == want
+
+
+# ------------------------------------------------------------------------------- markdown front end
+MARKDOWN_FILE = '''# <script>alert(1)</script> derivation
+
+```toml
+title = "<img src=x onerror=alert(1)>\\u001b[2K"
+[dims]
+m = 4
+d = 3
+[data]
+X = {{ shape = ["m", "d"] }}
+Y = {{ shape = ["m"] }}
+[params]
+W = ["d"]
+[forward]
+Z = "X @ W"
+loss = "sum((Z - Y) ** 2) / 2"
+```
+
+$$ \\frac{{\\partial loss}}{{\\partial W}} = {rhs} $$
+'''
+
+
+def test_a_markdown_derivation_is_escaped_in_the_terminal_and_the_report(tmp_path):
+    """The markdown front end (issue 15) goes through the same escaping and atomic writes as TOML files."""
+    from markdown_it import MarkdownIt
+
+    path = write(tmp_path, MARKDOWN_FILE.format(rhs="2 X^\\top (Z - Y)"), "hw.md")
+    out = tmp_path / "r.md"
+    o = run_check(path, *FD, "--report", str(out))
+    assert o.code == 1, o.exception  # a factor 2 too many
+    assert "\x1b" not in o.out + o.err
+    html = MarkdownIt("commonmark", {"html": True}).render(out.read_text())
+    assert not {"script", "img", "iframe"} & tags(html), tags(html)
+
+
+@pytest.mark.parametrize("flags,needle", [(("--seed", "-1"), "--seed"), (("--points", "0"), "--points")])
+def test_a_markdown_derivation_has_its_flags_checked_first(tmp_path, flags, needle):
+    path = write(tmp_path, MARKDOWN_FILE.format(rhs="X^\\top (Z - Y)"), "hw.md")
+    o = run_check(path, *FD, *flags)
+    assert o.code == 2 and needle in o.err, o
+
+
+def test_a_markdown_report_path_in_a_missing_folder_fails_before_any_check(tmp_path):
+    path = write(tmp_path, MARKDOWN_FILE.format(rhs="X^\\top (Z - Y)"), "hw.md")
+    o = run_check(path, *FD, "--report", str(tmp_path / "missing" / "r.md"))
+    assert o.code == 2 and "--report" in o.err and "equations" not in o.out, o
+
+
+def test_a_device_named_md_is_refused(tmp_path):
+    link = tmp_path / "zero.md"
+    link.symlink_to("/dev/zero")
+    o = run_check(link, *FD)
+    assert o.code == 2 and "regular file" in o.err, o
+
+
+def test_deeply_nested_latex_is_a_clean_error():
+    from gradcheck.latex.grammar import LatexError, parse as parse_latex
+
+    for text in ("{" * 3000 + "x" + "}" * 3000, "(" * 3000 + "x" + ")" * 3000, "x" + "^T" * 6000):
+        with pytest.raises(LatexError):
+            parse_latex(text, where="t")

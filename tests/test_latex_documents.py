@@ -49,5 +49,7 @@ def test_how_many_agree(rows):
     print("\nLaTeX of the documents:", dict(counts))
     for d in DOCUMENTS:
         print(f"  {d.id}: " + ", ".join(f"{s} {per_doc[(d.id, s)]}" for s in STATUSES if per_doc[(d.id, s)]))
-    assert counts["agree"] >= 45
+    # 44: document 001's `dH_db3_batch_single_sample_rule` (which agreed) was removed as a misattribution
+    # (issue 13: the text says that rule changes in the batch case)
+    assert counts["agree"] >= 44
     assert per_doc[("001", "agree")] >= 35 and per_doc[("003", "agree")] >= 5

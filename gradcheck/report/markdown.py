@@ -415,7 +415,7 @@ def document_section(info: DocInfo, results: Sequence[ClaimSummary], figures: Ma
     if info.conventions:
         out += ["### Conventions", "", info.conventions.strip(), ""]
     if info.findings:
-        out += ["### Findings", ""] + [f"- {' '.join(f.split())}" for f in info.findings] + [""]
+        out += ["### Findings", ""] + [f"- {textsafe.markdown_text(' '.join(f.split()))}" for f in info.findings] + [""]
     dims = dims_section(results, oracles)
     if dims:
         out += ["### Dimensions used by each oracle", "", dims, ""]
