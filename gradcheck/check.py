@@ -22,14 +22,17 @@ import numpy as np
 from dataclasses import replace as replace_claim
 
 from gradcheck.claim import Claim, Derivation
-from gradcheck.diagnose import Diagnosis, diagnose
+from gradcheck.diagnose import Diagnosis, diagnose_all
 from gradcheck.model import Model, ModelError
 from gradcheck.oracles import ORACLES
 from gradcheck.oracles.common import Measurement, ShapeClash, evaluate_formula, expected_shape, traced
 from gradcheck.points import Point, draw_points
+from gradcheck.sizes import SecondSize, dims_text, second_size
 from gradcheck.verdict import OracleVerdict, judge, truths_agree
 
 N_POINTS = 3
+N_POINTS_SECOND = 2  # points at the second size (finite differences, complex step: cheap and exact to ~1e-15)
+SECOND_ORACLES = ("finite_difference",)
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,6 +51,21 @@ class ClaimResult:
     seconds: float = 0.0
     repair: Any = None
     convention_only: bool = False  # correct for the document's maximised objective, wrong for its negation
+    sizes: str = ""  # the dims (and constants) the claim was checked at, both sizes, in words
+    cases: tuple = field(default=(), repr=False)  # (claimed, truth, dims) per point of the reference oracle
+
+    @property
+    def judged_by(self) -> str:
+        """"" when every oracle decided; else "judged by 2 of 3 oracles (symbolic: why)" (never silent)."""
+        if not self.oracles or self.verdict in ("shape error", "not evaluable"):
+            return ""
+        deciding = [o for o, v in self.oracles.items() if v.status in ("pass", "fail")]
+        others = {o: v for o, v in self.oracles.items() if o not in deciding}
+        if not others:
+            return ""
+        why = "; ".join(f"{ORACLE_LABELS.get(o, o)} {v.status}: {_first_line(v.message) or 'no reason given'}"
+                        for o, v in others.items())
+        return f"judged by {len(deciding)} of {len(self.oracles)} oracles ({why})"
 
     @property
     def expected_ok(self) -> bool | None:
@@ -59,6 +77,14 @@ class ClaimResult:
         if self.claim.expect_diagnosis and (self.diagnosis is None or self.diagnosis.kind != self.claim.expect_diagnosis):
             return False
         return True
+
+
+ORACLE_LABELS = {"finite_difference": "finite differences", "symbolic": "SymPy", "autodiff": "JAX"}
+
+
+def _first_line(text: str, limit: int = 160) -> str:
+    line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+    return line if len(line) <= limit else line[:limit - 3] + "..."
 
 
 def batch_names(model: Model) -> tuple[str, ...]:
@@ -136,20 +162,27 @@ def _run(oracle: str, model: Model, claim: Claim, points: list[Point], uses, see
 
 def check_claim(source: Derivation | Model, claim: Claim, *, oracles: Iterable[str] = ORACLES,
                 n_points: int = N_POINTS, seed: int = 0, options: Mapping[str, dict] | None = None,
-                repair: bool | Mapping = False) -> ClaimResult:
-    """Judge one claim with the given oracles at ``n_points`` seeded points.
+                repair: bool | Mapping = False, second: bool = True) -> ClaimResult:
+    """Judge one claim with the given oracles at ``n_points`` seeded points, then at a second size.
+
+    The second size (:mod:`gradcheck.sizes`: other dims, other constants) is checked by finite
+    differences; a verdict or diagnosis that does not hold there is not reported (``second=False``
+    turns this off, for internal re-checks only).
 
     With ``repair`` (True, or a dict of :func:`gradcheck.repair.find_repair` options), an incorrect
     claim or shape error also gets the smallest verified edit that makes it correct, if one exists.
     """
-    r = _check_claim(source, claim, oracles=tuple(oracles), n_points=n_points, seed=seed, options=options)
-    if r.verdict == "correct" and r.model.sense == "maximise":
-        from dataclasses import replace
+    from dataclasses import replace
 
+    model = source.model_of(claim) if isinstance(source, Derivation) else (claim.model or source)
+    plan = second_size(model, [claim.source or ""]) if second else None
+    r = _check_claim(source, claim, oracles=tuple(oracles), n_points=n_points, seed=seed, options=options,
+                     name_dims=plan is None or plan.available)
+    if plan is not None:
+        r = at_second_size(source, claim, r, plan, seed=seed)
+    if r.verdict == "correct" and r.model.sense == "maximise":
         r = replace(r, convention_only=holds_only_under_sign_convention(source, claim, seed=seed))
     if repair and r.verdict in ("incorrect", "shape error"):
-        from dataclasses import replace
-
         from gradcheck.repair import find_repair
 
         out = find_repair(source, claim, **(dict(repair) if isinstance(repair, Mapping) else {}))
@@ -158,8 +191,55 @@ def check_claim(source: Derivation | Model, claim: Claim, *, oracles: Iterable[s
     return r
 
 
+def _resized(source: Derivation | Model, claim: Claim, plan: SecondSize) -> tuple[Model, Claim]:
+    """The model at its second size, and the claim (with its uses) pointing at it."""
+    uses = source.derivative_names(claim) if isinstance(source, Derivation) else dict(claim.uses)
+    return plan.model, replace_claim(claim, model=plan.model, uses=uses)
+
+
+def at_second_size(source: Derivation | Model, claim: Claim, r: ClaimResult, plan: SecondSize, *,
+                   seed: int = 0) -> ClaimResult:
+    """Re-check a correct or incorrect verdict at the second size; keep only what holds at both."""
+    from dataclasses import replace
+
+    first = dims_text(r.model.dims, r.model.constants)
+    if not plan.available:
+        return replace(r, sizes=f"{first}; {plan.unavailable} (no dim is named in a diagnosis, and no "
+                       "repair that brings in a dim or constant is offered)")
+    how = "finite differences"
+    sizes = f"{first}; second size {dims_text(plan.dims, plan.constants)} ({how})"
+    if r.verdict not in ("correct", "incorrect"):
+        return replace(r, sizes=f"{first}; second size not needed for a {r.verdict}")
+    model2, claim2 = _resized(source, claim, plan)
+    r2 = _check_claim(model2, claim2, oracles=SECOND_ORACLES, n_points=N_POINTS_SECOND, seed=seed + 1)
+    r = replace(r, sizes=sizes)
+    at2 = f"at the second size ({dims_text(plan.dims, plan.constants)})"
+    if r2.verdict in ("shape error", "not evaluable"):
+        return replace(r, verdict=r2.verdict, diagnosis=None, repair=None,
+                       message=f"{at2}: {r2.message}; at {first} the formula could be evaluated only because "
+                       "of those sizes (a dim written as a number, or two dims that happened to be equal)")
+    if r.verdict == "correct" and r2.verdict == "correct":
+        return r
+    if r.verdict == "correct":  # right at the first size only: a coincidence of values
+        inner = r2.diagnosis.text if r2.diagnosis else r2.message
+        diag = Diagnosis("size coincidence", f"right at {first} only by a coincidence of values: {at2} it is "
+                         f"wrong ({inner}); a number is probably written where a dim or constant belongs")
+        return replace(r, verdict="incorrect", diagnosis=diag, message=f"{at2} the claim is {r2.verdict}")
+    if r2.verdict == "correct":
+        diag = Diagnosis("no simple relation", f"wrong at {first} but right {at2}: the formula's error "
+                         "depends on the sizes")
+        return replace(r, diagnosis=diag)
+    if r.cases and r2.cases:
+        return replace(r, diagnosis=diagnose_all(r.cases + r2.cases, batch_names(r.model)))
+    if r.diagnosis is not None and r.diagnosis.kind != "no simple relation":
+        return replace(r, diagnosis=Diagnosis("no simple relation", f"{r.diagnosis.text} at {first}; it could not "
+                       f"be confirmed {at2}"))
+    return r
+
+
 def _check_claim(source: Derivation | Model, claim: Claim, *, oracles: Iterable[str] = ORACLES,
-                 n_points: int = N_POINTS, seed: int = 0, options: Mapping[str, dict] | None = None) -> ClaimResult:
+                 n_points: int = N_POINTS, seed: int = 0, options: Mapping[str, dict] | None = None,
+                 name_dims: bool = True) -> ClaimResult:
     t0 = time.perf_counter()
     options = dict(options or {})
     if isinstance(source, Derivation):
@@ -195,16 +275,25 @@ def _check_claim(source: Derivation | Model, claim: Claim, *, oracles: Iterable[
     reference = _reference(measured)
     claimed = reference.points[0].claimed if reference else None
     truth = reference.points[0].truth if reference else None
-    common = dict(oracles=verdicts, claimed=claimed, truth=truth, point=points[0].values, notes=notes)
+    cases = tuple((p.claimed, p.truth, dict(reference.dims)) for p in reference.points) if reference else ()
+    common = dict(oracles=verdicts, claimed=claimed, truth=truth, point=points[0].values, notes=notes, cases=cases)
+
+    def diagnosis_here():
+        return diagnose_all(cases, batch_names(model), name_dims=name_dims) if cases else None
 
     statuses = {o: v.status for o, v in verdicts.items()}
     if "shape" in statuses.values():
-        diag = diagnose_points(reference, model) if reference else None
-        if diag and diag.kind in ("transpose", "missing batch sum"):
-            return result("incorrect", diagnosis=diag, **common)
+        diag = diagnosis_here()
         want = expected_shape(claim, of_shape, wrt_shape)
-        return result("shape error", message=f"the formula gives shape {claimed_shape}, but {claim.kind} "
-                      f"d {claim.target(model)} / d {claim.wrt} has shape {want}", **common)
+        what = f"{claim.kind} d {claim.target(model)} / d {claim.wrt}"
+        if diag and diag.kind in ("transpose", "missing batch sum"):
+            return result("incorrect", diagnosis=replace_claim(diag, text=f"{diag.text} ({what} has shape {want})"),
+                          **common)
+        if diag and diag.kind == "reshape":
+            return result("shape error", diagnosis=diag, message=f"right values, but the formula gives shape "
+                          f"{claimed_shape} where {what} has shape {want}: {diag.fix}", **common)
+        return result("shape error", message=f"the formula gives shape {claimed_shape}, but {what} has shape {want}",
+                      **common)
     decisive = {o: s for o, s in statuses.items() if s in ("pass", "fail")}
     if not decisive:
         why = "; ".join(f"{o}: {v.message or v.status}" for o, v in verdicts.items())
@@ -218,7 +307,7 @@ def _check_claim(source: Derivation | Model, claim: Claim, *, oracles: Iterable[
     if set(decisive.values()) == {"pass"}:
         return result("correct", **common)
     if set(decisive.values()) == {"fail"}:
-        diag = diagnose_points(reference, model) if reference else _probe_diagnosis(verdicts)
+        diag = diagnosis_here() or _probe_diagnosis(verdicts)
         return result("incorrect", diagnosis=diag, **common)
     split = ", ".join(f"{o} {s}" for o, s in decisive.items())
     return result("oracles disagree", message=f"the oracles do not agree on this claim: {split}", **common)
@@ -270,19 +359,6 @@ def holds_only_under_sign_convention(source: Derivation | Model, claim: Claim, *
     flipped = replace_claim(claim, of=renamed.get(claim.target(model), claim.target(model)), model=neg,
                             uses={k: (renamed.get(o, o), w) for k, (o, w) in uses.items()})
     return _check_claim(neg, flipped, oracles=("finite_difference",), seed=seed).verdict == "incorrect"
-
-
-def diagnose_points(reference: Measurement, model: Model) -> Diagnosis:
-    """The relation that holds at *every* point (a factor that changes from point to point is none)."""
-    found = [diagnose(p.claimed, p.truth, model.dims, batch_names(model)) for p in reference.points]
-    first = found[0]
-    same = all(d.kind == first.kind and (d.factor is None or first.factor is None
-                                         or abs(d.factor - first.factor) <= 1e-6 * abs(first.factor))
-               for d in found)
-    if same:
-        return first
-    kinds = ", ".join(dict.fromkeys(d.kind for d in found))
-    return Diagnosis("no simple relation", f"no relation holds at every point (per point: {kinds})")
 
 
 def _probe_diagnosis(verdicts: Mapping[str, OracleVerdict]) -> Diagnosis:

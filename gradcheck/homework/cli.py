@@ -51,6 +51,8 @@ def _line(r, width: int = 12) -> str:
         parts.append(r.message)
     if r.repair is not None and getattr(r.repair, "formula", None):
         parts.append(f"repair: {getattr(r.repair, 'text', None) or r.repair.formula}")
+    if getattr(r, "judged_by", ""):
+        parts.append(r.judged_by)
     return " | ".join(parts) + expect
 
 
@@ -134,6 +136,10 @@ def run_check(args: argparse.Namespace) -> int:
                     0.0 if getattr(args, "no_repair", False) else getattr(args, "repair_budget", 5.0))
         results.append(r)
         if not quiet:
+            sizes = getattr(r, "sizes", "")
+            if sizes and f"sizes: {sizes}" not in notes_seen:
+                notes_seen.add(f"sizes: {sizes}")
+                print(f"  sizes: {sizes}", file=talk)
             for note in r.notes:
                 if note not in notes_seen:
                     notes_seen.add(note)
