@@ -209,7 +209,7 @@ def at_second_size(source: Derivation | Model, claim: Claim, r: ClaimResult, pla
     how = "finite differences"
     sizes = f"{first}; second size {dims_text(plan.dims, plan.constants)} ({how})"
     if r.verdict not in ("correct", "incorrect"):
-        return replace(r, sizes=f"{first}; second size not needed for a {r.verdict}")
+        return replace(r, sizes=f"{first}; second size not run (the verdict is {r.verdict} at the first size)")
     model2, claim2 = _resized(source, claim, plan)
     r2 = _check_claim(model2, claim2, oracles=SECOND_ORACLES, n_points=N_POINTS_SECOND, seed=seed + 1)
     r = replace(r, sizes=sizes)
