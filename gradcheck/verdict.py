@@ -29,6 +29,45 @@ TOLERANCES: dict[str, tuple[float, str]] = {
 }
 
 
+#: Errors below an oracle's noise floor are rounding noise: their last bits differ between machines
+#: (BLAS, libm), so they are reported as "< floor", never as digits. Above the floor an error is real
+#: (a wrong formula's error is O(1e-3) or more) and 3 significant digits of it are stable.
+NOISE_FLOORS: dict[str, tuple[float, str]] = {
+    "complex step": (1e-12, "complex step and the claim's own float64 rounding: ~1e-15, up to ~1e-13 for long sums"),
+    "central difference + Richardson": (1e-6, "truncation and rounding of ~1e-9 vary in their leading digits; "
+                                        "below the tolerance nothing about the value is stable"),
+    "probes": (1e-6, "directional derivatives by complex step or central differences: the cruder of the two"),
+    "autodiff": (1e-12, "reverse mode in float64: rounding only"),
+    "symbolic": (1e-30, "50-digit evaluation: an identity gives ~1e-45"),
+}
+ERROR_DIGITS = 3  # significant digits of an error above its floor
+
+
+def noise_floor(oracle: str, method: str) -> float:
+    """The noise floor of an oracle's relative errors (see NOISE_FLOORS)."""
+    if oracle in ("autodiff", "symbolic"):
+        return NOISE_FLOORS[oracle][0]
+    if "probes" in (method or ""):
+        return NOISE_FLOORS["probes"][0]
+    if "central" in (method or ""):
+        return NOISE_FLOORS["central difference + Richardson"][0]
+    return NOISE_FLOORS["complex step"][0]
+
+
+def stable_errors(v: "OracleVerdict") -> tuple[str | None, str | None]:
+    """(max abs error, max relative error) as text that rounding noise cannot change.
+
+    Below the oracle's noise floor (judged on the relative error) both read "< 1e-12" (the absolute
+    one "< 1e-12 relative"); above it, ``ERROR_DIGITS`` significant digits. None when missing.
+    """
+    if v.max_rel_err is None or v.max_abs_err is None:
+        return None, None
+    floor = noise_floor(v.oracle, v.method)
+    if not (v.max_rel_err == v.max_rel_err) or v.max_rel_err >= floor:
+        return f"{v.max_abs_err:.{ERROR_DIGITS}g}", f"{v.max_rel_err:.{ERROR_DIGITS}g}"
+    return f"< {floor:g} relative", f"< {floor:g}"
+
+
 @dataclass(frozen=True)
 class OracleVerdict:
     oracle: str

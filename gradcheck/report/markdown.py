@@ -12,6 +12,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from gradcheck.verdict import stable_errors
 from gradcheck.report.summary import VERDICT_ORDER, ClaimSummary, DocInfo, counts, doc_info, summarize
 
 ORACLE_LABELS = {"finite_difference": "finite differences", "symbolic": "SymPy", "autodiff": "JAX"}
@@ -53,6 +54,11 @@ def num(x: float | None) -> str:
     return f"{x:.2g}" if abs(x) < 1e-3 or abs(x) >= 1e4 else f"{x:.3g}"
 
 
+def rel_text(v: Any) -> str:
+    """An oracle's max relative error, stable across machines (see gradcheck.verdict.stable_errors)."""
+    return stable_errors(v)[1] or "—"
+
+
 def short(text: str, n: int = 90) -> str:
     s = " ".join(str(text).split())
     return s if len(s) <= n else s[: n - 1].rstrip() + "…"
@@ -92,11 +98,11 @@ def oracle_cell(s: ClaimSummary, oracle: str) -> str:
     if v.status == "pass":
         if oracle == "symbolic":
             return f"✓ {v.detail or 'pass'}"
-        return f"✓ {num(v.max_rel_err)}"
+        return f"✓ {rel_text(v)}"
     if v.status == "fail":
         if oracle == "symbolic":
-            return f"✗ {v.detail or 'fail'} (rel {num(v.max_rel_err)})" if v.max_rel_err is not None else "✗"
-        return f"✗ {num(v.max_rel_err)}"
+            return f"✗ {v.detail or 'fail'} (rel {rel_text(v)})" if v.max_rel_err is not None else "✗"
+        return f"✗ {rel_text(v)}"
     if v.status == "shape":
         return "✗ shape"
     if v.status == "non-smooth":
@@ -111,7 +117,8 @@ def verdict_cell(s: ClaimSummary) -> str:
     if s.expect == s.verdict and s.expect_diagnosis:
         wanted = f"{s.expect}: {s.expect_diagnosis}"
     mark = {True: " ✓", False: f" ✗ (expected {wanted})", None: ""}[s.expected_ok]
-    return f"**{s.verdict}**{mark}" if s.verdict != "correct" else f"{s.verdict}{mark}"
+    judged = f" ({cell(short(s.judged_by, 120))})" if s.judged_by else ""
+    return (f"**{s.verdict}**{mark}" if s.verdict != "correct" else f"{s.verdict}{mark}") + judged
 
 
 def fix_text(s: ClaimSummary) -> str:
@@ -187,6 +194,17 @@ def dims_section(results: Sequence[ClaimSummary], oracles: Sequence[str]) -> str
     return "\n".join(lines)
 
 
+def sizes_section(results: Sequence[ClaimSummary]) -> str:
+    """Which sizes each claim was checked at: the model's own, and the second size (or why none)."""
+    seen: dict[str, list[str]] = {}
+    for s in results:
+        if s.sizes:
+            seen.setdefault(s.sizes, []).append(s.name)
+    if len(seen) == 1:
+        return f"- {next(iter(seen))}"
+    return "\n".join(f"- {sizes} ({', '.join(code(n) for n in names)})" for sizes, names in seen.items())
+
+
 def claims_table(results: Sequence[ClaimSummary], oracles: Sequence[str]) -> str:
     head = ["Claim", "Equation (as written)"] + [ORACLE_LABELS.get(o, o) for o in oracles] + \
            ["Verdict", "Diagnosis", "Fix"]
@@ -206,7 +224,8 @@ def oracle_line(o: str, v: Any) -> str:
     if v.detail:
         bits.append(v.detail)
     if v.max_abs_err is not None:
-        bits.append(f"max abs error {num(v.max_abs_err)}, max relative error {num(v.max_rel_err)}"
+        abs_text, rel = stable_errors(v)
+        bits.append(f"max abs error {abs_text}, max relative error {rel}"
                     + (f", tolerance {v.tolerance:g} relative" if v.tolerance is not None else ""))
     if v.dims:
         bits.append(f"dims {dims_text(v.dims)}")
@@ -237,6 +256,8 @@ def details(s: ClaimSummary, results: Sequence[ClaimSummary], figures: Mapping[t
         out += ["", f"*Convention:* {s.convention}"]
     if s.message:
         out += ["", f"*Message:* {s.message}"]
+    if s.judged_by:
+        out += ["", f"*Oracles:* {s.judged_by}"]
     if s.diagnosis is not None:
         d = s.diagnosis
         line = f"*Diagnosis:* {d.kind}: {d.text}"
@@ -290,6 +311,9 @@ def document_section(info: DocInfo, results: Sequence[ClaimSummary], figures: Ma
     dims = dims_section(results, oracles)
     if dims:
         out += ["### Dimensions used by each oracle", "", dims, ""]
+    sizes = sizes_section(results)
+    if sizes:
+        out += ["### Sizes (first size, and the second size every verdict must also hold at)", "", sizes, ""]
     out += ["### Claims", "", claims_table(results, oracles), ""]
     bad = [s for s in results if s.verdict != "correct"]
     if bad:

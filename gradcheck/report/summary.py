@@ -68,6 +68,8 @@ class ClaimSummary:
     expected_ok: bool | None = None
     sign_convention_only: bool = False
     seconds: float = 0.0  # never rendered (determinism); progress output only
+    sizes: str = ""  # the first and the second size the claim was checked at (or why there is no second)
+    judged_by: str = ""  # "" when every oracle decided; else "judged by 2 of 3 oracles (SymPy ...: why)"
 
     @property
     def id(self) -> str:
@@ -126,7 +128,8 @@ def summarize(result: Any, index: int = 0, document: str | None = None) -> Claim
         point=dict(result.point) if result.point is not None else None, message=result.message,
         notes=tuple(result.notes), repair=_repair_info(getattr(result, "repair", None)),
         expected_ok=result.expected_ok, sign_convention_only=bool(getattr(result, "convention_only", False)),
-        seconds=result.seconds)
+        seconds=result.seconds, sizes=str(getattr(result, "sizes", "") or ""),
+        judged_by=str(getattr(result, "judged_by", "") or ""))
 
 
 def failed_summary(claim: Any, model: Any, document: str, index: int, message: str) -> ClaimSummary:
