@@ -59,7 +59,7 @@ class ClaimResult:
         """"" when every oracle decided; else "judged by 2 of 3 oracles (symbolic: why)" (never silent)."""
         if not self.oracles or self.verdict in ("shape error", "not evaluable"):
             return ""
-        deciding = [o for o, v in self.oracles.items() if v.status in ("pass", "fail")]
+        deciding = [o for o, v in self.oracles.items() if v.status in ("pass", "fail", "shape")]
         others = {o: v for o, v in self.oracles.items() if o not in deciding}
         if not others:
             return ""
@@ -88,12 +88,29 @@ def _first_line(text: str, limit: int = 160) -> str:
 
 
 def batch_names(model: Model) -> tuple[str, ...]:
-    """Dims that index samples: the leading axis of data arrays with two or more axes."""
-    names = []
-    for spec in model.data.values():
-        if len(spec.shape) >= 2 and isinstance(spec.shape[0], str):
-            names.append(spec.shape[0])
-    return tuple(dict.fromkeys(names))
+    """Dims that index samples.
+
+    Row layout (``X`` of shape (m, d), ``Y`` (m, c)): the leading axis. Column layout (``X`` (d, m),
+    ``Y`` (k, m)): the trailing axis. A dim found at an end (first or last axis) of every data array
+    with two or more axes is a batch dim, leading ones preferred; when no dim is shared, the leading
+    axis of each such array (as before).
+    """
+    shapes = [spec.shape for spec in model.data.values() if len(spec.shape) >= 2]
+    ends = [{s for s in (shape[0], shape[-1]) if isinstance(s, str)} for shape in shapes]
+    shared = set.intersection(*ends) if ends else set()
+    leading = [shape[0] for shape in shapes if isinstance(shape[0], str)]
+    if shared:
+        first = [n for n in leading if n in shared]
+        return tuple(dict.fromkeys(first)) if first else tuple(sorted(shared))
+    return tuple(dict.fromkeys(leading))
+
+
+def truth_name(claim: Claim, model: Model) -> str:
+    """How a diagnosis names the true value: ``d loss / d W1`` (its kind when not a gradient)."""
+    what = f"d {claim.target(model)} / d {claim.wrt}"
+    if claim.kind == "update":
+        return f"the updated {claim.wrt}"
+    return what if claim.kind in ("gradient", "recursion") else f"{claim.kind} {what}"
 
 
 def _validate_names(model: Model, claim: Claim, uses: Mapping[str, tuple[str, str]]) -> None:
@@ -230,7 +247,8 @@ def at_second_size(source: Derivation | Model, claim: Claim, r: ClaimResult, pla
                          "depends on the sizes")
         return replace(r, diagnosis=diag)
     if r.cases and r2.cases:
-        return replace(r, diagnosis=diagnose_all(r.cases + r2.cases, batch_names(r.model)))
+        return replace(r, diagnosis=diagnose_all(r.cases + r2.cases, batch_names(r.model),
+                                                 truth_name=truth_name(claim, r.model)))
     if r.diagnosis is not None and r.diagnosis.kind != "no simple relation":
         return replace(r, diagnosis=Diagnosis("no simple relation", f"{r.diagnosis.text} at {first}; it could not "
                        f"be confirmed {at2}"))
@@ -279,7 +297,8 @@ def _check_claim(source: Derivation | Model, claim: Claim, *, oracles: Iterable[
     common = dict(oracles=verdicts, claimed=claimed, truth=truth, point=points[0].values, notes=notes, cases=cases)
 
     def diagnosis_here():
-        return diagnose_all(cases, batch_names(model), name_dims=name_dims) if cases else None
+        return diagnose_all(cases, batch_names(model), name_dims=name_dims,
+                            truth_name=truth_name(claim, model)) if cases else None
 
     statuses = {o: v.status for o, v in verdicts.items()}
     if "shape" in statuses.values():
@@ -287,8 +306,7 @@ def _check_claim(source: Derivation | Model, claim: Claim, *, oracles: Iterable[
         want = expected_shape(claim, of_shape, wrt_shape)
         what = f"{claim.kind} d {claim.target(model)} / d {claim.wrt}"
         if diag and diag.kind in ("transpose", "missing batch sum"):
-            return result("incorrect", diagnosis=replace_claim(diag, text=f"{diag.text} ({what} has shape {want})"),
-                          **common)
+            return result("incorrect", diagnosis=diag, **common)
         if diag and diag.kind == "reshape":
             return result("shape error", diagnosis=diag, message=f"right values, but the formula gives shape "
                           f"{claimed_shape} where {what} has shape {want}: {diag.fix}", **common)

@@ -67,12 +67,12 @@ def batch_dims(dims: Mapping[str, int], batch_names: tuple[str, ...]) -> dict[st
     return {n: dims[n] for n in batch_names if n in dims}
 
 
-def _shapes_text(c_shape: tuple, t_shape: tuple) -> str:
-    return f"right values, shape {tuple(c_shape)} where the true value has shape {tuple(t_shape)}"
+def _shapes_text(c_shape: tuple, t_shape: tuple, truth_name: str) -> str:
+    return f"right values, shape {tuple(c_shape)} where {truth_name} has shape {tuple(t_shape)}"
 
 
 def diagnose(claimed: np.ndarray, truth: np.ndarray, dims: Mapping[str, int],
-             batch_names: tuple[str, ...] = ()) -> Diagnosis:
+             batch_names: tuple[str, ...] = (), truth_name: str = "the true value") -> Diagnosis:
     """The simplest relation between the claimed and the true value, or "no simple relation".
 
     Shapes are strict: (n, 1), (1, n) and (n,) are different shapes. Right values in a transposed
@@ -93,10 +93,11 @@ def diagnose(claimed: np.ndarray, truth: np.ndarray, dims: Mapping[str, int],
                 return factor_diagnosis([k], [dims], batch_names)
     if c.ndim == 2 and t.ndim == 2 and c.T.shape == t.shape and c.shape != t.shape:
         if _close(c.T, t):
-            return Diagnosis("transpose", f"{_shapes_text(c.shape, t.shape)}: transpose it", "transpose it")
+            return Diagnosis("transpose", f"{_shapes_text(c.shape, t.shape, truth_name)}: transpose it",
+                             "transpose it")
         if _close(-c.T, t):
             return Diagnosis("transpose", f"the claim is the negative transpose of the true value (shape "
-                             f"{c.shape} where the true value has shape {t.shape})", "transpose and negate it", -1.0)
+                             f"{c.shape} where {truth_name} has shape {t.shape})", "transpose and negate it", -1.0)
     if c.ndim >= 3 and c.ndim == t.ndim and sorted(c.shape) == sorted(t.shape) and c.ndim <= 5:
         for perm in permutations(range(c.ndim)):
             if perm != tuple(range(c.ndim)) and c.transpose(perm).shape == t.shape:
@@ -113,12 +114,12 @@ def diagnose(claimed: np.ndarray, truth: np.ndarray, dims: Mapping[str, int],
                 how = f"sum over axis {axis}" + (" with keepdims=True" if keep else "")
                 return Diagnosis("missing batch sum",
                                  f"the claim keeps axis {axis} (length {c.shape[axis]}), shape {c.shape}; its "
-                                 f"{how} is the true value, shape {t.shape}", how)
+                                 f"{how} is {truth_name}, shape {t.shape}", how)
     if c.shape != t.shape and c.size == t.size and c.size > 0 and _close(c.reshape(t.shape), t):
-        return Diagnosis("reshape", f"{_shapes_text(c.shape, t.shape)}: reshape it to {t.shape}",
+        return Diagnosis("reshape", f"{_shapes_text(c.shape, t.shape, truth_name)}: reshape it to {t.shape}",
                          f"reshape it to {t.shape}")
     if c.shape != t.shape:
-        return Diagnosis("shape", f"the claim has shape {c.shape}, the true value {t.shape}")
+        return Diagnosis("shape", f"the claim has shape {c.shape}, {truth_name} has shape {t.shape}")
     scale = max(float(np.max(np.abs(t))), 1e-300)
     rel = float(np.max(np.abs(c - t))) / scale
     corr = _correlation(c, t)
@@ -172,12 +173,12 @@ def _common_names(ks: Sequence[float], dims_list: Sequence[Mapping[str, int]], n
 
 
 def diagnose_all(cases: Sequence[tuple[np.ndarray, np.ndarray, Mapping[str, int]]], batch_names: tuple[str, ...],
-                 *, name_dims: bool = True) -> Diagnosis:
+                 *, name_dims: bool = True, truth_name: str = "the true value") -> Diagnosis:
     """The relation that holds at *every* case (points, at one or two sizes), or "no simple relation".
 
     A factor must be the same number, or the same dim expression, at every case.
     """
-    found = [diagnose(c, t, d, batch_names) for c, t, d in cases]
+    found = [diagnose(c, t, d, batch_names, truth_name) for c, t, d in cases]
     kinds = list(dict.fromkeys(d.kind for d in found))
     if all(k in FACTOR_KINDS for k in kinds):
         return factor_diagnosis([d.factor for d in found], [d for _, _, d in cases], batch_names,
