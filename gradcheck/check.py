@@ -344,7 +344,8 @@ def _with_negations(model: Model, names: Iterable[str]) -> tuple[Model, dict[str
         renamed[name] = f"negated_{name}"
         steps.append((renamed[name], negate))
     neg = Model(f"{model.name} (signs flipped)", model.dims, steps, model.data, model.params, model.constants,
-                renamed.get(model.objective, model.objective), "minimise", model.symbolic_dims, model.param_scale)
+                renamed.get(model.objective, model.objective), "minimise", model.symbolic_dims, model.param_scale,
+                model.second_dims, model.fixed_size)
     return neg, renamed
 
 

@@ -6,13 +6,17 @@ holds at one choice of sizes and fails at another. Every verdict, diagnosis and 
 also checked at a *second size*:
 
 * dims are redrawn to distinct primes from 5 up, none equal to another dim (at either size), to an
-  integer written in the claim's formula, or to a constant's value;
+  integer written in the claim's formula, or to a constant's value; a dim of 1 stays 1 (one sample,
+  one output unit: structure, not a size that can coincide with a factor); a model whose dims are
+  related (``D1 = D + 1``) states its second size (``Model.second_dims``);
 * every constant (learning rates, weight decay, keep probabilities, eps) is redrawn: multiplied by
   ``CONSTANT_FACTOR`` when it is in (-1, 1) (so a probability stays a probability), else by
   ``1 / CONSTANT_FACTOR``; a constant equal to 0 stays 0.
 
-There is no second size when the model cannot be resized: data given as literal values fix their
-shapes, and a model whose steps fail at the new dims (e.g. a hard-coded slice) is reported as such.
+There is no second size when the model cannot be resized: data given as literal values fix the
+dims of their shapes, a derivation says its document is written for one size (``Model.fixed_size``, with the
+reason: formulas written entry by entry for a 2-2-4-3 network), and a model whose steps fail at the
+new dims (e.g. a hard-coded slice) is reported as such.
 Without a second size no dim is named in a diagnosis (a dim may equal a factor by chance) and
 repairs that bring in a dim or constant are not offered; the output says so.
 """
@@ -48,8 +52,9 @@ def integers_in(texts: Iterable[str]) -> set[int]:
     """Integer literals written in formulas (``2 * W``, ``/ 4``): a dim must not equal one of them."""
     found: set[int] = set()
     for text in texts:
-        for tok in re.findall(r"(?<![\w.])\d+(?![\w.])", text or ""):
-            found.add(int(tok))
+        for tok in re.findall(r"(?<![\w.])\d+(?:\.\d*)?(?:[eE][-+]?\d+)?(?![\w.])", text or ""):
+            if tok.isdigit():  # 1e-5 and 0.5 are not sizes
+                found.add(int(tok))
     return found
 
 
@@ -62,20 +67,29 @@ def redraw_constant(value: float) -> float:
 
 
 def second_dims(model: Model, avoid: Iterable[int] = ()) -> dict[str, int]:
-    """Distinct primes >= 5, one per dim, none equal to a first-size dim, a constant or ``avoid``."""
+    """Distinct primes >= 5, one per dim, none equal to a first-size dim, a constant or ``avoid``.
+
+    A dim of 1 stays 1: it is structural (one sample, one output unit), and a factor 1 is never a
+    diagnosis. ``Model.second_dims`` replaces the drawing when the model's dims are related.
+    """
+    if model.second_dims:
+        return {**{k: v for k, v in model.dims.items()}, **dict(model.second_dims)}
     banned = set(SMALL_INTEGERS) | set(int(v) for v in model.dims.values()) | set(avoid)
     for v in list(model.constants.values()) + [redraw_constant(v) for v in model.constants.values()]:
         if float(v).is_integer():
             banned.add(int(v))
     free = (p for p in _PRIMES if p not in banned)
-    return {name: next(free) for name in model.dims}
+    return {name: (1 if value == 1 else next(free)) for name, value in model.dims.items()}
 
 
 def second_size(model: Model, formula_texts: Iterable[str] = ()) -> SecondSize:
     """The model at its second size, validated by drawing one point there."""
     from gradcheck.points import draw_points
 
-    literal = [name for name, spec in model.data.items() if spec.value is not None and spec.shape]
+    if model.fixed_size:
+        return SecondSize(None, {}, {}, f"no second size: {model.fixed_size}")
+    literal = [name for name, spec in model.data.items()
+               if spec.value is not None and any(isinstance(d, str) for d in spec.shape)]
     if literal:
         return SecondSize(None, {}, {}, f"no second size: the data {', '.join(literal)} "
                           f"{'is' if len(literal) == 1 else 'are'} given as literal values of fixed shape")
@@ -84,7 +98,7 @@ def second_size(model: Model, formula_texts: Iterable[str] = ()) -> SecondSize:
     symbolic = None if model.symbolic_dims is None else {k: v for k, v in dims.items() if k in model.symbolic_dims}
     try:
         resized = Model(model.name, dims, model.steps, model.data, model.params, constants, model.objective,
-                        model.sense, symbolic, model.param_scale)
+                        model.sense, symbolic, model.param_scale, None, "this is the model's second size")
         draw_points(resized, 1, seed=0)
     except Exception as exc:  # noqa: BLE001 - a model that only works at its own dims is reported as such
         return SecondSize(None, dims, constants, f"no second size: the model fails at dims {dims_text(dims)} "

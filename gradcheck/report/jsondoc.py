@@ -102,7 +102,9 @@ SCHEMA: dict[str, Any] = {
                 "of": {"type": "string"},
                 "wrt": {"type": "string"},
                 "kind": {"enum": ["gradient", "jacobian", "elementwise", "recursion", "update"]},
-                "layout": {"enum": ["numerator", "denominator"]},
+                "layout": {"enum": ["numerator", "denominator", "squeezed", "row", "column", "flat"],
+                           "description": "numerator/denominator: the quantities' own shapes; the others a "
+                                          "document's declared convention (see gradcheck.claim.LAYOUTS)"},
                 "convention": {"type": "string"},
                 "sense": {"enum": ["minimise", "maximise"]},
                 "expected": {"anyOf": [{"$ref": "#/$defs/verdict"}, {"type": "null"}]},

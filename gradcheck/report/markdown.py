@@ -54,6 +54,11 @@ def num(x: float | None) -> str:
     return f"{x:.2g}" if abs(x) < 1e-3 or abs(x) >= 1e4 else f"{x:.3g}"
 
 
+LAYOUT_TEXT = {"squeezed": "squeezed (the numerator-layout shape without its length-1 axes: 1 x n rows "
+                            "written as vectors)", "row": "row (a 1 x N row vector)",
+               "column": "column (an N x 1 column vector)", "flat": "flat (N entries, one axis)"}
+
+
 def rel_text(v: Any) -> str:
     """An oracle's max relative error, stable across machines (see gradcheck.verdict.stable_errors)."""
     return stable_errors(v)[1] or "—"
@@ -240,7 +245,11 @@ def details(s: ClaimSummary, results: Sequence[ClaimSummary], figures: Mapping[t
     if s.locator:
         out += [f"*Where:* {s.locator}", ""]
     out.append(f"*Claim:* {s.kind} of `{s.of}` with respect to `{s.wrt}`"
-               + (f" ({s.layout} layout)" if s.kind == "jacobian" else "") + f"; model: {s.model_name}")
+               + (f" ({s.layout} layout)" if s.kind == "jacobian" or s.layout != "numerator" else "")
+               + f"; model: {s.model_name}")
+    if s.layout not in ("numerator", "denominator"):
+        out += ["", f"*Layout:* {LAYOUT_TEXT.get(s.layout, s.layout)}: declared by the derivation for the "
+                "document's own convention, so the true value is compared in that shape"]
     out.append("")
     if s.latex:
         out += ["The document writes:", "", "$$", math_text(s.latex), "$$", ""]
@@ -311,6 +320,10 @@ def document_section(info: DocInfo, results: Sequence[ClaimSummary], figures: Ma
     dims = dims_section(results, oracles)
     if dims:
         out += ["### Dimensions used by each oracle", "", dims, ""]
+    declared = [s for s in results if s.layout not in ("numerator", "denominator")]
+    if declared:
+        out += ["### Declared layouts (the document's own convention)", ""]
+        out += [f"- {code(s.name)}: {LAYOUT_TEXT.get(s.layout, s.layout)}" for s in declared] + [""]
     sizes = sizes_section(results)
     if sizes:
         out += ["### Sizes (first size, and the second size every verdict must also hold at)", "", sizes, ""]
