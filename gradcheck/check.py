@@ -419,6 +419,10 @@ def format_failure(r: ClaimResult) -> str:
     lines += [n for n in r.notes if n.startswith("repair:")]  # why no repair was found
     if r.message:
         lines.append(r.message)
+    if r.judged_by:
+        lines.append(r.judged_by)
+    if r.sizes:
+        lines.append(f"sizes: {r.sizes}")
     for o, v in r.oracles.items():
         nums = f"max abs err {v.max_abs_err:.3g}, max rel err {v.max_rel_err:.3g}, tol {v.tolerance:g}" \
             if v.max_abs_err is not None else v.message

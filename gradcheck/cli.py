@@ -112,7 +112,9 @@ class Progress:
             return
         mark = {True: "", None: "", False: f"  <-- expected {s.expect}"}[s.expected_ok]
         width = len(str(total))
-        self.stream.write(f"[{n:>{width}}/{total}] {s.document}/{s.name}: {s.verdict} ({s.seconds:.1f} s){mark}\n")
+        judged = f" [{s.judged_by}]" if s.judged_by else ""
+        self.stream.write(f"[{n:>{width}}/{total}] {s.document}/{s.name}: {s.verdict}{judged} ({s.seconds:.1f} s)"
+                          f"{mark}\n")
         self.stream.flush()
 
 
