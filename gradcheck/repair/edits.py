@@ -307,8 +307,11 @@ def _scale_sites(all_sites):
 
 
 def _scales(tree, all_sites, ctx: Context):
+    # dims, then small numbers, then the model's constants (a keep probability, a learning rate): safe
+    # because a repair must hold at the second size, where dims and constants are redrawn
     factors = [(n, ast.Name(id=n, ctx=ast.Load())) for n in ctx.factor_names] + \
-              [(str(k), ast.Constant(k)) for k in SMALL_CONSTANTS]
+              [(str(k), ast.Constant(k)) for k in SMALL_CONSTANTS] + \
+              [(n, ast.Name(id=n, ctx=ast.Load())) for n in ctx.constants]
     # drop or replace an existing factor
     for path, node, parent, _ in all_sites:
         if not isinstance(node, ast.BinOp) or not isinstance(node.op, (ast.Mult, ast.Div)):
