@@ -221,6 +221,8 @@ def at_second_size(source: Derivation | Model, claim: Claim, r: ClaimResult, pla
 
     first = dims_text(r.model.dims, r.model.constants)
     if not plan.available:
+        if not r.model.dims and not r.model.constants:
+            return replace(r, sizes=plan.unavailable)
         return replace(r, sizes=f"{first}; {plan.unavailable} (no dim is named in a diagnosis, and no "
                        "repair that brings in a dim or constant is offered)")
     how = "finite differences"

@@ -86,6 +86,8 @@ def second_size(model: Model, formula_texts: Iterable[str] = ()) -> SecondSize:
     """The model at its second size, validated by drawing one point there."""
     from gradcheck.points import draw_points
 
+    if not model.dims and not model.constants:
+        return SecondSize(None, {}, {}, "one size only: the model has no dims or constants to redraw")
     if model.fixed_size:
         return SecondSize(None, {}, {}, f"no second size: {model.fixed_size}")
     literal = [name for name, spec in model.data.items()
