@@ -542,3 +542,12 @@ def test_diagnose_with_strict_shapes_relates_a_row_to_a_column():
     assert diagnose(t.T, t, {}).kind == "transpose"
     assert diagnose(t.ravel(), t, {}).kind == "reshape"
     assert diagnose(np.repeat(t, 4, axis=1), t / 1.0 * 4, {}).kind == "missing batch sum"
+
+
+@given(st.lists(st.floats(-1e-14, 1e-14), min_size=1, max_size=5))
+def test_printed_arrays_show_rounding_noise_as_zero(noise):
+    from gradcheck.report.markdown import array_text
+
+    base = np.array([1.5, -0.25] + [0.0] * len(noise))
+    noisy = base + np.array([0.0, 0.0] + noise)
+    assert array_text(noisy) == array_text(base)

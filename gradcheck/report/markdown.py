@@ -81,11 +81,21 @@ def array_text(a: Any, limit: int = 24) -> str:
             return short(repr(a), 200)
     if np.iscomplexobj(arr):
         arr = np.real(arr)
+    arr = without_noise(arr)
     with np.printoptions(precision=4, suppress=False, floatmode="maxprec", threshold=limit, edgeitems=2,
                          linewidth=10_000, sign="-"):
         body = np.array2string(arr, separator=", ")
     body = " ".join(body.split())
     return body if arr.ndim == 0 else f"shape {arr.shape}: {body}"
+
+
+def without_noise(arr: np.ndarray, floor: float = 1e-12) -> np.ndarray:
+    """Entries below ``floor`` times the largest one are rounding noise: printed as 0 (their sign and
+    digits, and numpy's choice of scientific notation for the whole array, would differ by machine)."""
+    if arr.dtype.kind != "f" or arr.size == 0 or not np.all(np.isfinite(arr)):
+        return arr
+    scale = float(np.max(np.abs(arr)))
+    return np.where(np.abs(arr) <= floor * scale, 0.0, arr) if scale > 0 else np.zeros_like(arr)
 
 
 def anchor(s: ClaimSummary) -> str:
