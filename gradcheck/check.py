@@ -56,7 +56,7 @@ class ClaimResult:
 
     @property
     def judged_by(self) -> str:
-        """"" when every oracle decided; else "judged by 2 of 3 oracles (symbolic: why)" (never silent)."""
+        """Empty when every oracle decided; else "judged by 2 of 3 oracles (SymPy skipped: why)" (never silent)."""
         if not self.oracles or self.verdict in ("shape error", "not evaluable"):
             return ""
         deciding = [o for o, v in self.oracles.items() if v.status in ("pass", "fail", "shape")]
