@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradcheck import Claim, Data, Derivation, Model
-from gradcheck.ops import diag, eye, log, reshape, sigmoid, softmax, stack, sum
+from gradcheck.ops import diag, exp, eye, log, reshape, sigmoid, softmax, stack, sum
 
 TITLE = "An example of backpropagation in a four layer neural network using cross entropy loss"
 
@@ -260,6 +260,17 @@ def dH_dW3_batch_explicit(h2, delta1):
 
 
 OUTPUT_LAYER = (
+    Claim("yhat_definition", of="yhat", wrt="z3", kind="value",
+          formula=lambda z3: exp(z3) / sum(exp(z3)),
+          latex=r"\hat{y}_k = \mathbf{\sigma}(\mathbf{z}^{3})_k = \frac{exp(z^{3}_k)}{\sum_{i=1}^{3}exp(z_i^3)}",
+          locator=LOC_OUT + ": 'The k-th element of the output for the softmax function is' (sigma names the softmax "
+                            "here and the logistic function from Hidden layer 1 on)",
+          expect="correct", reason="value check of the definition: the softmax of the single row z^3."),
+    Claim("H_definition", of="H", wrt="z3", kind="value",
+          formula=lambda y, yhat: -sum(y * log(yhat)),
+          latex=r"H(\mathbf{\hat{y}},\mathbf{y}) := - \sum_{i=1}^3 y_{i} \log (\hat{y}_i)",
+          locator=LOC_OUT + ": 'the cross entropy loss'",
+          expect="correct", reason="value check of the definition of the loss the model minimises."),
     Claim("dH_dyhat", wrt="yhat", formula=lambda y, yhat: -y / yhat,
           latex=r"\begin{bmatrix} \frac{\partial H(\mathbf{\hat{y}},\mathbf{y})}{\partial\hat{y}_1} & \frac{\partial H(\mathbf{\hat{y}},\mathbf{y})}{\partial\hat{y}_2} & \frac{\partial H(\mathbf{\hat{y}},\mathbf{y})}{\partial\hat{y}_3} \end{bmatrix} = \begin{bmatrix} -\frac{y_1}{\hat{y}_1} & -\frac{y_2}{\hat{y}_2} & -\frac{y_3}{\hat{y}_3} \end{bmatrix} =" + dH(r"\mathbf{\hat{y}}"),
           locator=LOC_OUT + ": 'is the partial derivative of our loss function H with its inputs'",
@@ -597,12 +608,8 @@ BATCH = (
           latex=dH(r"\mathbf{b}^3") + r" = \begin{bmatrix} \sum_{i=1}^{3}\delta^1_{i, 1} & \sum_{i=1}^{3}\delta^1_{i, 2} & \sum_{i=1}^{3}\delta^1_{i, 3} \end{bmatrix}",
           locator=LOC_BATCH + ": 'Therefore we end up with'",
           expect="correct", reason="column sums of delta^1: the bias is broadcast over the samples"),
-    Claim("dH_db3_batch_single_sample_rule", wrt="b3", uses=D1, **_BATCH,
-          formula=lambda delta1: delta1,
-          latex=dH(r"\mathbf{b}^3") + r"=\delta^1",
-          locator=LOC_BATCH + ": 'This is the only term that will change' (the one-sample rule applied to 3 samples)",
-          expect="incorrect", expect_diagnosis="missing batch sum",
-          reason="delta^1 is 3x3 (one row per sample); the gradient of the shared b^3 sums its rows"),
+    # No claim "dH/db^3 = delta^1" for the batch: the document says the bias gradient is "the only term that
+    # will change" with more samples and gives the column sums (dH_db3_batch); the one-sample rule is not its claim.
 )
 
 CLAIMS = OUTPUT_LAYER + HIDDEN_LAYER_2_ENTRIES + HIDDEN_LAYER_2 + HIDDEN_LAYER_1 + INPUT_LAYER + RULES + BATCH
@@ -655,8 +662,33 @@ FINDINGS = (
     "lists d sigma(z^2_1)/dz^2_k (a row of the Jacobian; equal here because it is diagonal).",
 )
 
+SYMBOLS = {
+    "x": r"\mathbf{x}", "W1": "W^1", "b1": r"\mathbf{b}^1", "z1": r"\mathbf{z}^1", "h1": r"\mathbf{h}^1",
+    "W2": "W^2", "b2": r"\mathbf{b}^2", "z2": r"\mathbf{z}^2", "h2": r"\mathbf{h}^2", "W3": "W^3",
+    "b3": r"\mathbf{b}^3", "z3": r"\mathbf{z}^3", "yhat": r"\mathbf{\hat{y}}", "y": r"\mathbf{y}", "H": "H",
+    "delta1": r"\delta^1", "delta2": r"\delta^2", "delta3": r"\delta^3", "_dsigma": r"\sigma'\left(#1\right)",
+    **{f"w3_{i}{j}": f"w^3_{{{i},{j}}}" for i in range(1, 5) for j in range(1, 4)},
+    **{f"b3_{j}": f"b^3_{j}" for j in range(1, 4)},
+    **{f"{v}{layer}_{k}": f"{t}^{layer}_{k}" for v, t in (("z", "z"), ("h", "h")) for layer in (1, 2, 3)
+       for k in range(1, 5)},
+}
+
+FIX_NOTES = {
+    "dz3_dh2_explicit": "read with $w^3$ for $w^2$, the matrix is $(W^3)^T$ (claim `dz3_dh2`, correct).",
+    "dH_db2_as_written": "$\\mathbf{b}^2$ is a slip for $\\mathbf{b}^3$: multiplying by $\\delta^1$ gives "
+                         "$\\partial H / \\partial \\mathbf{b}^3 = \\delta^1$ (claim `dH_db3`, correct).",
+    "dH_dW1_as_written": "with $W^1$ 2x2 and $\\mathbf{b}^1$ 1x2, as the rest of the document needs, "
+                         "$\\partial H / \\partial W^1 = \\mathbf{x}^T \\delta^3$ (claim `dH_dW1`, correct).",
+    "dH_dW3_batch_explicit": "row $r$ of $(\\mathbf{h}^2)^T$ must be $[h^2_{1,r}\\ h^2_{2,r}\\ h^2_{3,r}]$; the "
+                             "compact form $(\\mathbf{h}^2)^T \\delta^1$ (claim `dH_dW3_batch`) is correct.",
+    "dh2_dz2": "only entry (1,1) is wrong: $\\sigma(z^2_1)(1 - \\sigma(z^2_2))$ must be "
+               "$\\sigma(z^2_1)(1 - \\sigma(z^2_1))$.",
+}
+
 DERIVATION = Derivation(
     id="001",
+    symbols=SYMBOLS,
+    fix_notes=FIX_NOTES,
     title=TITLE,
     source="001_be212e6186c688dd.txt",
     model=MODEL,

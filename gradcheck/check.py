@@ -67,6 +67,16 @@ class ClaimResult:
                         for o, v in others.items())
         return f"judged by {len(deciding)} of {len(self.oracles)} oracles ({why})"
 
+    def _repr_markdown_(self) -> str:  # Jupyter: verdict table, math, oracles (gradcheck.notebook)
+        from gradcheck.notebook import claim_markdown
+
+        return claim_markdown(self)
+
+    def _repr_html_(self) -> str:  # the same, with a heatmap of claimed - true for a wrong claim
+        from gradcheck.notebook import claim_html
+
+        return claim_html(self)
+
     @property
     def expected_ok(self) -> bool | None:
         """Does the verdict (and the diagnosis, where one is expected) match the claim's expectation?"""
@@ -179,24 +189,32 @@ def _run(oracle: str, model: Model, claim: Claim, points: list[Point], uses, see
 
 def check_claim(source: Derivation | Model, claim: Claim, *, oracles: Iterable[str] = ORACLES,
                 n_points: int = N_POINTS, seed: int = 0, options: Mapping[str, dict] | None = None,
-                repair: bool | Mapping = False, second: bool = True) -> ClaimResult:
+                repair: bool | Mapping = False, rtol: float | None = None, atol: float = 0.0,
+                second: bool = True) -> ClaimResult:
     """Judge one claim with the given oracles at ``n_points`` seeded points, then at a second size.
 
     The second size (:mod:`gradcheck.sizes`: other dims, other constants) is checked by finite
     differences; a verdict or diagnosis that does not hold there is not reported (``second=False``
     turns this off, for internal re-checks only).
 
+    ``rtol``/``atol`` replace each oracle's default relative tolerance (see :mod:`gradcheck.verdict`)
+    and add an absolute one: an oracle passes when ``max|claim - truth| <= rtol * max|truth| + atol``
+    (plus its own error estimate). The defaults are right for float64 formulas; loosen them only for a
+    claim computed with less precision, and say why.
+
     With ``repair`` (True, or a dict of :func:`gradcheck.repair.find_repair` options), an incorrect
     claim or shape error also gets the smallest verified edit that makes it correct, if one exists.
     """
     from dataclasses import replace
 
+    _validate_tolerances(rtol, atol)
+
     model = source.model_of(claim) if isinstance(source, Derivation) else (claim.model or source)
     plan = second_size(model, [claim.source or ""]) if second else None
     r = _check_claim(source, claim, oracles=tuple(oracles), n_points=n_points, seed=seed, options=options,
-                     name_dims=plan is None or plan.available)
+                     name_dims=plan is None or plan.available, rtol=rtol, atol=atol)
     if plan is not None:
-        r = at_second_size(source, claim, r, plan, seed=seed)
+        r = at_second_size(source, claim, r, plan, seed=seed, rtol=rtol, atol=atol)
     if r.verdict == "correct" and r.model.sense == "maximise":
         r = replace(r, convention_only=holds_only_under_sign_convention(source, claim, seed=seed))
     if repair and r.verdict in ("incorrect", "shape error"):
@@ -215,7 +233,7 @@ def _resized(source: Derivation | Model, claim: Claim, plan: SecondSize) -> tupl
 
 
 def at_second_size(source: Derivation | Model, claim: Claim, r: ClaimResult, plan: SecondSize, *,
-                   seed: int = 0) -> ClaimResult:
+                   seed: int = 0, rtol: float | None = None, atol: float = 0.0) -> ClaimResult:
     """Re-check a correct or incorrect verdict at the second size; keep only what holds at both."""
     from dataclasses import replace
 
@@ -230,7 +248,8 @@ def at_second_size(source: Derivation | Model, claim: Claim, r: ClaimResult, pla
     if r.verdict not in ("correct", "incorrect"):
         return replace(r, sizes=f"{first}; second size not run (the verdict is {r.verdict} at the first size)")
     model2, claim2 = _resized(source, claim, plan)
-    r2 = _check_claim(model2, claim2, oracles=SECOND_ORACLES, n_points=N_POINTS_SECOND, seed=seed + 1)
+    r2 = _check_claim(model2, claim2, oracles=SECOND_ORACLES, n_points=N_POINTS_SECOND, seed=seed + 1,
+                      rtol=rtol, atol=atol)
     r = replace(r, sizes=sizes)
     at2 = f"at the second size ({dims_text(plan.dims, plan.constants)})"
     if r2.verdict in ("shape error", "not evaluable"):
@@ -257,9 +276,16 @@ def at_second_size(source: Derivation | Model, claim: Claim, r: ClaimResult, pla
     return r
 
 
+def _validate_tolerances(rtol: float | None, atol: float) -> None:
+    if rtol is not None and not (isinstance(rtol, (int, float)) and 0 <= rtol < 1):
+        raise ValueError(f"rtol must be a number in [0, 1), got {rtol!r}")
+    if not (isinstance(atol, (int, float)) and atol >= 0 and np.isfinite(atol)):
+        raise ValueError(f"atol must be a finite number >= 0, got {atol!r}")
+
+
 def _check_claim(source: Derivation | Model, claim: Claim, *, oracles: Iterable[str] = ORACLES,
                  n_points: int = N_POINTS, seed: int = 0, options: Mapping[str, dict] | None = None,
-                 name_dims: bool = True) -> ClaimResult:
+                 name_dims: bool = True, rtol: float | None = None, atol: float = 0.0) -> ClaimResult:
     t0 = time.perf_counter()
     options = dict(options or {})
     if isinstance(source, Derivation):
@@ -291,7 +317,7 @@ def _check_claim(source: Derivation | Model, claim: Claim, *, oracles: Iterable[
                       point=points[0].values, notes=notes)
 
     measured = {o: _run(o, model, claim, points, uses, seed, options) for o in oracles}
-    verdicts = {o: judge(m) for o, m in measured.items()}
+    verdicts = {o: judge(m, rtol, atol) for o, m in measured.items()}
     reference = _reference(measured)
     claimed = reference.points[0].claimed if reference else None
     truth = reference.points[0].truth if reference else None
@@ -371,7 +397,7 @@ def holds_only_under_sign_convention(source: Derivation | Model, claim: Claim, *
     """
     model = source.model_of(claim) if isinstance(source, Derivation) else (claim.model or source)
     uses = source.derivative_names(claim) if isinstance(source, Derivation) else dict(claim.uses)
-    if claim.kind == "update" or model.sense != "maximise":
+    if claim.kind in ("update", "value") or model.sense != "maximise":
         return False
     point = draw_points(model, 1, seed=seed)[0].values
     targets = {claim.target(model)} | {o for o, _ in uses.values()}
@@ -411,28 +437,10 @@ def check_derivation(derivation: Derivation, *, progress: Callable[[ClaimResult]
 
 
 def format_failure(r: ClaimResult) -> str:
-    """An assertion message in the style of numpy.testing: verdict, diagnosis, numbers."""
-    lines = [f"claim {r.claim.name!r}: d {r.claim.target(r.model)} / d {r.claim.wrt} is {r.verdict.upper()}"]
-    if r.diagnosis:
-        lines.append(f"diagnosis: {r.diagnosis.kind}: {r.diagnosis.text}"
-                     + (f"; fix: {r.diagnosis.fix}" if r.diagnosis.fix else ""))
-    if r.repair is not None:
-        lines.append(f"repair: {r.repair.text}")
-    lines += [n for n in r.notes if n.startswith("repair:")]  # why no repair was found
-    if r.message:
-        lines.append(r.message)
-    if r.judged_by:
-        lines.append(r.judged_by)
-    if r.sizes:
-        lines.append(f"sizes: {r.sizes}")
-    for o, v in r.oracles.items():
-        nums = f"max abs err {v.max_abs_err:.3g}, max rel err {v.max_rel_err:.3g}, tol {v.tolerance:g}" \
-            if v.max_abs_err is not None else v.message
-        lines.append(f"  {o:<17} {v.status:<10} {v.method}: {nums}")
-    if r.claimed is not None and r.truth is not None and r.claimed.size <= 12 and r.truth.size <= 12:
-        lines.append(f"  claimed: {np.array2string(r.claimed, precision=6)}")
-        lines.append(f"  true:    {np.array2string(r.truth, precision=6)}")
-    return "\n".join(lines)
+    """The assertion message: verdict, reason, fix, repair, worst entries (see :mod:`gradcheck.failure`)."""
+    from gradcheck.failure import format_failure as readable
+
+    return readable(r)
 
 
 def assert_gradient(model: Model, *, wrt: str, formula: Callable | str, of: str | None = None, kind: str = "gradient",
@@ -443,6 +451,7 @@ def assert_gradient(model: Model, *, wrt: str, formula: Callable | str, of: str 
     ``formula`` is a function whose parameter names are names of the model (see :class:`Claim`),
     or an expression string such as ``"X.T @ (P - Y) / m"`` (parsed by :mod:`gradcheck.expr`).
     """
+    __tracebackhide__ = True  # pytest shows the caller's line, not gradcheck's source
     name = name or f"d{of or model.objective}_d{wrt}"
     source = None
     if isinstance(formula, str):

@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping
 
 from gradcheck.model import Model, ModelError, arg_names
 
-KINDS = ("gradient", "jacobian", "elementwise", "recursion", "update")
+KINDS = ("gradient", "jacobian", "elementwise", "recursion", "update", "value")
 #: numerator / denominator: the shapes of the quantities (``wrt`` for a gradient; ``of + wrt`` or
 #: ``wrt + of`` for a Jacobian). The others are a document's own convention, declared on the claim
 #: and stated in the report: ``squeezed`` (the numerator shape without its length-1 axes: a document
@@ -36,7 +36,10 @@ class Claim:
         for a document's declared row / column / flat / squeezed convention;
       * ``elementwise``: the diagonal of the Jacobian of an elementwise map (shape of wrt);
       * ``update``: the new value ``wrt - lr * d objective / d wrt`` of a gradient-descent step,
-        with ``lr`` the name of a constant.
+        with ``lr`` the name of a constant;
+      * ``value``: no derivative: the formula is a statement about the value of ``of`` itself (a
+        definition, or a prose statement such as "sigma(z2) = y^"); ``wrt`` names the quantity the
+        statement is written in terms of.
     """
 
     name: str
@@ -95,6 +98,11 @@ class Derivation:
     conventions: str = ""
     findings: tuple[str, ...] = ()  # document-level findings (inconsistent shapes, ...)
     uses: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    # python name -> LaTeX in the document's notation (``"Z3": r"Z^{(3)}"``); a helper function's
+    # entry is a template with ``#1``, ``#2`` for its arguments, as in a LaTeX macro (``"relu_prime": r"\varphi'(#1)"``)
+    symbols: Mapping[str, str] = field(default_factory=dict)
+    # claim name -> what a reader must know about its fix (e.g. a repair that follows an earlier wrong line)
+    fix_notes: Mapping[str, str] = field(default_factory=dict)
 
     def model_of(self, claim: Claim) -> Model:
         return claim.model or self.model

@@ -120,12 +120,45 @@ def diagnose(claimed: np.ndarray, truth: np.ndarray, dims: Mapping[str, int],
                          f"reshape it to {t.shape}")
     if c.shape != t.shape:
         return Diagnosis("shape", f"the claim has shape {c.shape}, {truth_name} has shape {t.shape}")
-    scale = max(float(np.max(np.abs(t))), 1e-300)
-    rel = float(np.max(np.abs(c - t))) / scale
-    corr = _correlation(c, t)
-    return Diagnosis("no simple relation",
-                     f"no sign, transpose, scale or batch-sum relation: max relative error {rel:.3g}, "
-                     f"correlation with the true value {corr:.3f}")
+    return Diagnosis("no simple relation", "no sign, transpose, scale or batch-sum relation: " + difference_text(c, t))
+
+
+def difference_text(claimed: np.ndarray, truth: np.ndarray) -> str:
+    """Which entries differ (1-based, as documents count), the largest relative error and, for arrays, the
+    correlation: what is known when no simple relation holds."""
+    c, t = np.asarray(claimed, dtype=float), np.asarray(truth, dtype=float)
+    scale = max(float(np.max(np.abs(t))) if t.size else 0.0, 1e-300)
+    rel = float(np.max(np.abs(c - t))) / scale if t.size else 0.0
+    if t.size == 1:
+        return (f"the claimed value {float(c.reshape(-1)[0]):.4g} is not the true value {float(t.reshape(-1)[0]):.4g} "
+                f"(relative error {rel:.3g})")
+    wrong = np.squeeze(np.abs(c - t) > MATCH_RTOL * scale)  # positions without singleton axes
+    k, n = int(wrong.sum()), int(wrong.size)
+    if k == n:
+        where = f"all {n} entries differ"
+    else:
+        where = f"{k} of {n} entries differ ({_positions(wrong)}), the other {n - k} are right"
+    return f"{where}; largest relative error {rel:.3g}, correlation with the true value {_correlation(c, t):.3f}"
+
+
+def _positions(wrong: np.ndarray) -> str:
+    """``row 2``, ``rows 2, 3 x columns 1, 4``, or up to 6 entries ``(1, 2), (3, 1)``, 1-based."""
+    idx = np.argwhere(wrong)
+    if wrong.ndim == 1:
+        return "entr" + ("y " if len(idx) == 1 else "ies ") + ", ".join(str(int(i[0]) + 1) for i in idx[:8]) \
+            + (", ..." if len(idx) > 8 else "")
+    if len(idx) == 1:
+        return "entry (" + ", ".join(str(int(x) + 1) for x in idx[0]) + ")"
+    if wrong.ndim == 2:
+        rows = sorted({int(i[0]) for i in idx})
+        cols = sorted({int(i[1]) for i in idx})
+        if len(idx) == len(rows) * len(cols):
+            r = ("row " if len(rows) == 1 else "rows ") + ", ".join(str(i + 1) for i in rows)
+            if len(cols) == wrong.shape[1]:
+                return r + " (every column)"
+            return r + (" x column " if len(cols) == 1 else " x columns ") + ", ".join(str(j + 1) for j in cols)
+    shown = ", ".join("(" + ", ".join(str(int(x) + 1) for x in i) + ")" for i in idx[:6])
+    return "entries " + shown + (", ..." if len(idx) > 6 else "")
 
 
 FACTOR_KINDS = ("scale factor", "mean vs sum")

@@ -23,8 +23,11 @@ Parameter names may also be dims and constants. Because steps only use the opera
 from __future__ import annotations
 
 import inspect
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
 
 DATA_KINDS = ("real", "one_hot", "binary", "positive", "probability")
 
@@ -189,7 +192,27 @@ def call_step(step: Step, values: Mapping[str, Any], where: str) -> Any:
     try:
         return step.fn(*[values[r] for r in step.reads])
     except ValueError as exc:
-        raise ModelError(f"{where}: step {step.name!r} failed: {exc}") from exc
+        shapes = ", ".join(str(np.shape(values[r])) for r in step.reads if np.ndim(values[r]))
+        raise ModelError(f"{where}: step {step.name!r} failed: {plain_error(exc)}"
+                         + (f" (its inputs have shapes {shapes})" if shapes else "")) from exc
+
+
+_MATMUL = re.compile(r"matmul: Input operand 1 has a mismatch in its core dimension 0"
+                     r".*\(size (\d+) is different from (\d+)\)")
+_BROADCAST = re.compile(r"operands could not be broadcast together with shapes (.+?)\s*$")
+
+
+def plain_error(exc: BaseException) -> str:
+    """numpy's error text in words a reader of the derivation knows (no gufunc signatures)."""
+    text = str(exc)
+    m = _MATMUL.search(text)
+    if m:
+        return (f"the matrix product cannot be formed: the left factor has {m.group(2)} columns but the right "
+                f"factor has {m.group(1)} rows")
+    m = _BROADCAST.search(text)
+    if m:
+        return f"an elementwise operation cannot combine arrays of shapes {' and '.join(m.group(1).split())}"
+    return text
 
 
 def _suggest(name: str, known) -> str:

@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 import time
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +24,16 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     parser.add_argument("--json", action="store_true", help="write the results as JSON to stdout")
     parser.add_argument("--report", metavar="OUT.md", help="also write a markdown report")
     parser.add_argument("--quiet", "-q", action="store_true", help="print only the summary line")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random points (default 0)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed of the random points (default: the file's [check] seed, else 0)")
     parser.add_argument("--points", type=int, default=None, help="points per claim (default: the engine's)")
     parser.add_argument("--oracles", default=None,
                         help="comma-separated subset of finite_difference,autodiff,symbolic (default: all)")
+    parser.add_argument("--rtol", type=float, default=None,
+                        help="relative tolerance for every oracle (default: each oracle's own, 1e-8 for complex "
+                        "step and JAX, 1e-6 for central differences; see docs/ways_in.md)")
+    parser.add_argument("--atol", type=float, default=None, help="absolute tolerance added to rtol * max|truth| "
+                        "(default 0: every derivative is compared relative to its own size)")
     parser.add_argument("--no-repair", action="store_true", help="do not search for a repair of wrong claims")
     parser.add_argument("--repair-budget", type=float, default=5.0, metavar="SECONDS",
                         help="time for the repair search per wrong claim (default 5)")
@@ -116,12 +123,30 @@ def run_check(args: argparse.Namespace) -> int:
     except ModelError as exc:  # HomeworkError, ExpressionError
         print(f"error: {exc}", file=err)
         return EXIT_BAD_INPUT
+    try:  # the file's [check] table: what its author chose; the flags given here win
+        from gradcheck.tolerances import SettingsError, file_settings
+
+        chosen = file_settings(tomllib.loads(Path(args.file).read_text(encoding="utf-8")), Path(args.file).name)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=err)
+        return EXIT_BAD_INPUT
+    for key, flag in (("rtol", "rtol"), ("atol", "atol"), ("seed", "seed"), ("points", "points")):
+        if getattr(args, flag, None) is None and key in chosen:
+            setattr(args, flag, chosen[key])
+    if chosen.get("repair") is False:
+        args.no_repair = True
+    if not getattr(args, "oracles", None) and "oracles" in chosen:
+        args.oracles = ",".join(chosen["oracles"])
     oracles = ORACLES if not getattr(args, "oracles", None) else tuple(o.strip() for o in args.oracles.split(","))
     unknown = [o for o in oracles if o not in ORACLES]
     if unknown:
         print(f"error: unknown oracle(s) {', '.join(unknown)}; choose from {', '.join(ORACLES)}", file=err)
         return EXIT_BAD_INPUT
-    kwargs = {"oracles": oracles, "seed": getattr(args, "seed", 0)}
+    rtol, atol = getattr(args, "rtol", None), getattr(args, "atol", None) or 0.0
+    if (rtol is not None and not 0 <= rtol < 1) or not (atol >= 0 and np.isfinite(atol)):
+        print(f"error: --rtol must be in [0, 1) and --atol a finite number >= 0, got {rtol} and {atol}", file=err)
+        return EXIT_BAD_INPUT
+    kwargs = {"oracles": oracles, "seed": getattr(args, "seed", None) or 0, "rtol": rtol, "atol": atol}
     if getattr(args, "points", None):
         kwargs["n_points"] = args.points
     quiet, as_json = getattr(args, "quiet", False), getattr(args, "json", False)

@@ -21,7 +21,7 @@ from gradcheck.expr import Expression, ExpressionError, parse
 from gradcheck.model import DATA_KINDS, Data, Model, ModelError
 
 TOP_KEYS = ("title", "description", "dims", "constants", "data", "params", "forward", "claims", "objective",
-            "sense", "symbolic_dims", "param_scale")
+            "sense", "symbolic_dims", "param_scale", "check")  # [check]: settings, see gradcheck.tolerances
 CLAIM_KEYS = ("name", "wrt", "of", "formula", "kind", "layout", "lr", "expect", "reason", "latex", "locator",
               "expect_diagnosis", "convention")
 

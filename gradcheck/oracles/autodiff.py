@@ -91,7 +91,7 @@ def autodiff(model: Model, claim: Claim, points: list[Point], uses: Mapping[str,
         with np.errstate(all="ignore"):
             claimed = to_float(evaluate_formula(claim, model, values, derivs))
         lr = model.constants.get(claim.lr) if claim.lr else None
-        truth, off = truth_from_jacobian(claim, jac, of_shape, wrt_shape, wrt_value, lr)
+        truth, off = truth_from_jacobian(claim, jac, of_shape, wrt_shape, wrt_value, lr, values[of])
         truth = to_float(truth)
         scale = float(np.max(np.abs(truth))) if truth.size else 0.0
         results.append(PointMeasurement(claimed, truth, 16 * EPS * max(scale, 1.0), True, off))

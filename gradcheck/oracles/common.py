@@ -94,6 +94,8 @@ def traced(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def expected_shape(claim: Claim, of_shape: tuple, wrt_shape: tuple) -> tuple:
     """The shape a correct value of this claim has (its kind and its declared layout)."""
+    if claim.kind == "value":
+        return tuple(of_shape)
     if claim.kind in ("gradient", "recursion", "update", "elementwise"):
         base = tuple(wrt_shape)
     elif claim.layout == "denominator":
@@ -127,8 +129,10 @@ def check_target(claim: Claim, of_shape: tuple, wrt_shape: tuple) -> None:
                          f"size, got {tuple(of_shape)} and {tuple(wrt_shape)}")
 
 
-def truth_from_jacobian(claim: Claim, jac, of_shape: tuple, wrt_shape: tuple, wrt_value=None, lr=None):
-    """The true value in the claim's layout from the numerator-layout Jacobian ``of + wrt``.
+def truth_from_jacobian(claim: Claim, jac, of_shape: tuple, wrt_shape: tuple, wrt_value=None, lr=None,
+                        of_value=None):
+    """The true value in the claim's layout from the numerator-layout Jacobian ``of + wrt``
+    (for a ``value`` claim: ``of_value`` itself, the Jacobian unused).
 
     Works for numpy, JAX and object arrays. Returns (truth, largest off-diagonal magnitude or 0).
     """
@@ -138,6 +142,10 @@ def truth_from_jacobian(claim: Claim, jac, of_shape: tuple, wrt_shape: tuple, wr
 
 def _truth_in_kind(claim: Claim, jac, of_shape: tuple, wrt_shape: tuple, wrt_value=None, lr=None):
     n_of, n_wrt = int(np.prod(of_shape)), int(np.prod(wrt_shape))
+    if claim.kind == "value":
+        if of_value is None:
+            raise ValueError(f"claim {claim.name!r}: a value claim needs the value of {claim.of!r}")
+        return of_value, 0.0
     if claim.kind in ("gradient", "recursion"):
         return jac.reshape(wrt_shape), 0.0
     if claim.kind == "update":

@@ -228,7 +228,7 @@ def _truth(model: Model, claim: Claim, seed: int):
     def build():
         small, values, syms, subs, sym_values, of_value, jac = _setup(model, claim.wrt, claim.target(model), seed)
         lr = values.get(claim.lr) if claim.lr else None
-        truth, _ = truth_from_jacobian(claim, jac, of_value.shape, syms.shape, syms, lr)
+        truth, _ = truth_from_jacobian(claim, jac, of_value.shape, syms.shape, syms, lr, of_value)
         truth = _as_obj(truth)
         return truth, _compile(syms, [truth])
 

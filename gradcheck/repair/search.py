@@ -34,7 +34,7 @@ from gradcheck.claim import Claim, Derivation
 from gradcheck.expr import Expression, _Interpreter
 from gradcheck.model import Model
 from gradcheck.repair.edits import Activation, Context, Edit, generate, sites
-from gradcheck.repair.latex import repaired_latex
+from gradcheck.repair.latex import describe_repair
 from gradcheck.repair.source import NotSearchable, formula_expression
 from gradcheck.sizes import second_size
 
@@ -51,6 +51,8 @@ class Repair:
     kinds: tuple[str, ...] = ()  # sign | transpose | scale | batch sum | name | operator | activation
     original: str = ""
     uses: tuple = ()  # (name, (of, wrt)) derivative names borrowed from other claims of the derivation
+    words: tuple[str, ...] = ()  # the edits in the document's notation (``$...$`` math)
+    explanation: str = ""  # what the repair reveals, in words
 
     @property
     def text(self) -> str:
@@ -100,7 +102,8 @@ class _Screen:
             x0 = np.asarray(values[claim.wrt], dtype=float)
             jac, _, smooth, _ = jacobian(lambda x: model.rerun_from(values, claim.wrt, x)[of], x0, rng)
             lr = values.get(claim.lr) if claim.lr else None
-            truth, _ = truth_from_jacobian(claim, jac, np.shape(values[of]), x0.shape, x0, lr)
+            truth, _ = truth_from_jacobian(claim, jac, np.shape(values[of]), x0.shape, x0, lr,
+                                           np.asarray(values[of], dtype=float))
             self.scopes.append({**values, **derivs})
             self.truths.append(np.asarray(truth, dtype=float))
 
@@ -244,6 +247,7 @@ def find_repair(source: Derivation | Model, claim: Claim, *, max_edits: int = 2,
         model, uses = claim.model or source, dict(claim.uses)
     extra = _earlier_uses(source, claim, model, uses)
     plan = second_size(model, [claim.source or ""])
+    symbols = dict(getattr(source, "symbols", None) or {})
 
     def outcome(repair, message, tried=0, confirmations=0):
         return RepairOutcome(repair, message, tried, time.perf_counter() - t0, confirmations)
@@ -327,8 +331,11 @@ def find_repair(source: Derivation | Model, claim: Claim, *, max_edits: int = 2,
             if result.verdict == "correct":
                 passed = tuple(o for o, v in result.oracles.items() if v.status == "pass")
                 kinds = tuple(e.kind for e in cand.edits)
+                shown = describe_repair(claim, model, cand.tree, cand.edits, symbols=symbols,
+                                        uses={**uses, **extra})
                 return Repair(cand.text, tuple(e.description for e in cand.edits), passed,
-                              repaired_latex(claim, original, cand), kinds, original, tuple(borrowed.items()))
+                              shown.latex, kinds, original, tuple(borrowed.items()), shown.words,
+                              shown.explanation)
             failed_values.append(cand.value)
         return None
 

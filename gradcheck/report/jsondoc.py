@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from gradcheck.verdict import ERROR_DIGITS, noise_floor, stable_errors
-from gradcheck.report.summary import VERDICT_ORDER, ClaimSummary, counts, doc_info, summarize
+from gradcheck.report.summary import VERDICT_ORDER, ClaimSummary, DocInfo, counts, doc_info, summarize
 
 SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
 ORACLE_NAMES = ("finite_difference", "symbolic", "autodiff")
@@ -85,6 +85,10 @@ SCHEMA: dict[str, Any] = {
                 "edits": {"type": "array", "items": {"type": "string"}},
                 "confirmed_by": {"type": "array", "items": {"type": "string"}},
                 "text": {"type": "string"},
+                "latex": {"type": "string", "description": "the repaired equation, LaTeX in the document's notation"},
+                "words": {"type": "array", "items": {"type": "string"},
+                          "description": "the edits in words, math as $...$ LaTeX"},
+                "explanation": {"type": "string", "description": "what the repair reveals"},
             },
         },
         "claim": {
@@ -101,7 +105,7 @@ SCHEMA: dict[str, Any] = {
                 "formula": {"type": "string", "description": "the formula as checked (Python)"},
                 "of": {"type": "string"},
                 "wrt": {"type": "string"},
-                "kind": {"enum": ["gradient", "jacobian", "elementwise", "recursion", "update"]},
+                "kind": {"enum": ["gradient", "jacobian", "elementwise", "recursion", "update", "value"]},
                 "layout": {"enum": ["numerator", "denominator", "squeezed", "row", "column", "flat"],
                            "description": "numerator/denominator: the quantities' own shapes; the others a "
                                           "document's declared convention (see gradcheck.claim.LAYOUTS)"},
@@ -116,6 +120,17 @@ SCHEMA: dict[str, Any] = {
                 "fix": _str_or_null,
                 "repair": {"$ref": "#/$defs/repair"},
                 "figure": _str_or_null,
+                "explanation": {"type": "string", "description": "what is wrong, in the document's terms "
+                                                                "(the report's Diagnosis column)"},
+                "fix_latex": {"type": "array", "items": {"type": "string"},
+                              "description": "the corrected equations (LaTeX, document notation): the repair found, "
+                                             "then the derivation's corrected claims"},
+                "fix_note": _str_or_null,
+                "repaired_by": {"type": "array", "items": {"type": "string"},
+                                "description": "ids of the derivation's claims that correct this one"},
+                "repairs": {"type": "array", "items": {"type": "string"},
+                            "description": "ids of the claims this corrected claim corrects"},
+                "sign_convention_only": {"type": "boolean"},
                 "sizes": {"type": "string", "description": "the dims (and constants) the claim was checked at: "
                           "the first size, and the second size (or why there is none)"},
                 "judged_by": {"type": "string", "description": "empty when every oracle decided; else which "
@@ -182,8 +197,16 @@ def _oracle(v: Any) -> dict[str, Any]:
     }
 
 
-def claim_json(s: ClaimSummary, figure: str | None = None) -> dict[str, Any]:
+def claim_json(s: ClaimSummary, figure: str | None = None, results: Sequence[ClaimSummary] = (),
+               info: DocInfo | None = None) -> dict[str, Any]:
+    from gradcheck.report.markdown import diagnosis_text, repaired_of, siblings_of
+
     d = s.diagnosis
+    symbols = info.symbols if info is not None else {}
+    notes = info.fix_notes if info is not None else {}
+    siblings = siblings_of(s, results)
+    fixes = [s.repair.latex] if s.repair is not None and s.repair.latex else []
+    fixes += [r.latex for r in siblings if r.latex]
     return {
         "id": s.id, "document": s.document, "name": s.name, "locator": s.locator, "equation": s.latex,
         "formula": s.formula_source, "of": s.of, "wrt": s.wrt, "kind": s.kind, "layout": s.layout,
@@ -193,8 +216,16 @@ def claim_json(s: ClaimSummary, figure: str | None = None) -> dict[str, Any]:
                                              "factor": jfloat(getattr(d, "factor", None))},
         "fix": getattr(d, "fix", None) if d is not None else None,
         "repair": None if s.repair is None else {"formula": s.repair.formula, "edits": list(s.repair.edits),
-                                                 "confirmed_by": list(s.repair.confirmed_by), "text": s.repair.text},
+                                                 "confirmed_by": list(s.repair.confirmed_by), "text": s.repair.text,
+                                                 "latex": s.repair.latex, "words": list(s.repair.words),
+                                                 "explanation": s.repair.explanation},
         "figure": figure,
+        "explanation": diagnosis_text(s, results, symbols),
+        "fix_latex": fixes,
+        "fix_note": notes.get(s.name),
+        "repaired_by": [r.id for r in siblings],
+        "repairs": [r.id for r in repaired_of(s, results)],
+        "sign_convention_only": bool(s.convention_only),
         "sizes": s.sizes,
         "judged_by": s.judged_by,
         "oracles": {o: _oracle(s.oracles[o]) for o in ORACLE_NAMES if o in s.oracles},
@@ -217,7 +248,7 @@ def build_json(doc_results: Sequence[tuple[Any, Sequence[Any]]], *,
         documents.append({
             "id": info.id, "title": info.title, "source": info.source, "findings": list(info.findings),
             "summary": counts(summaries),
-            "claims": [claim_json(s, figures.get((s.document, s.name))) for s in summaries],
+            "claims": [claim_json(s, figures.get((s.document, s.name)), summaries, info) for s in summaries],
         })
     ran = oracles or sorted({o for d in documents for c in d["claims"] for o in c["oracles"]},
                             key=ORACLE_NAMES.index) or ORACLE_NAMES
