@@ -193,10 +193,16 @@ def factor_diagnosis(ks: Sequence[float], dims_list: Sequence[Mapping[str, int]]
         shown = ", ".join(f"{x:.4g}" for x in dict.fromkeys(round(x, 12) for x in ks))
         return Diagnosis("no simple relation", f"the claim is a multiple of the true value, but the factor "
                          f"changes with the size ({shown}) and is no dim or number that fits at every size")
-    fix = f"multiply by {inverse[0]}" if inverse else f"multiply by {1 / k:.6g}"
+    fix = f"multiply by {inverse[0]}" if inverse else f"multiply by {number_text(1 / k)}"
     text = (f"the claim is the true value times {show_factor(names, k)}" if names
-            else f"the claim is the true value times {k:.6g}")
+            else f"the claim is the true value times {number_text(k)}")
     return Diagnosis("scale factor", text, fix, k)
+
+
+def number_text(x: float) -> str:
+    """``6``, ``1/6``, ``-3/2`` for simple fractions (denominator up to 100), else 6 significant digits."""
+    fr = Fraction(x).limit_denominator(100)
+    return str(fr) if abs(float(fr) - x) <= 1e-9 * abs(x) else f"{x:.6g}"
 
 
 def _common_names(ks: Sequence[float], dims_list: Sequence[Mapping[str, int]], name_dims: bool) -> list[str]:
