@@ -136,11 +136,11 @@ def truth_from_jacobian(claim: Claim, jac, of_shape: tuple, wrt_shape: tuple, wr
 
     Works for numpy, JAX and object arrays. Returns (truth, largest off-diagonal magnitude or 0).
     """
-    truth, off = _truth_in_kind(claim, jac, of_shape, wrt_shape, wrt_value, lr)
+    truth, off = _truth_in_kind(claim, jac, of_shape, wrt_shape, wrt_value, lr, of_value)
     return in_declared_layout(claim, truth), off
 
 
-def _truth_in_kind(claim: Claim, jac, of_shape: tuple, wrt_shape: tuple, wrt_value=None, lr=None):
+def _truth_in_kind(claim: Claim, jac, of_shape: tuple, wrt_shape: tuple, wrt_value=None, lr=None, of_value=None):
     n_of, n_wrt = int(np.prod(of_shape)), int(np.prod(wrt_shape))
     if claim.kind == "value":
         if of_value is None:
