@@ -75,6 +75,7 @@ STEPS = [
 _COMMON = dict(
     dims=DIMS,
     symbolic_dims=dict(DIMS),  # keep D1 = D + 1 and H1 = H + 1 for the symbolic oracle
+    second_dims={"D": 7, "H": 11, "C": 13, "D1": 8, "H1": 12},  # the second size keeps D1 = D + 1, H1 = H + 1
     # the leading 1 of x~ and A~(2) is a literal input, so the symbolic oracle sees an exact 1
     data={"x": Data(("D",)), "y": Data(("C",), kind="one_hot"), "one": Data((1,), value=np.ones(1))},
     params={"Wt1": ("H", "D1"), "Wt2": ("C", "H1")},

@@ -33,6 +33,11 @@ y - y^ formulas mean with y^ = softmax(z2): they are its negative gradient (sign
 ``SCALAR`` is a one-number model for the scalar identities (dsigma/dz, dtanh/dz).
 
 Single example, no sum or mean over examples. Width 500 is kept; SymPy uses h = 3.
+
+Layout (declared on the claims, the document's own convention): the document writes the Jacobians of
+its 1 x n rows as plain matrices (dz2/dW2 as 2 x 500 x 2, dz2/db2 as the 2 x 2 identity), declared
+``layout="squeezed"``, and the bias gradients as 1 x n rows (``layout="row"``) although b1 and b2
+are vectors.
 """
 
 from __future__ import annotations
@@ -175,7 +180,7 @@ CLAIMS = (
     ),
     # ------------------------------------------------------------ one-step partials (shorthand Jacobians)
     Claim(
-        "dz2_dW2", wrt="W2", of="z2", kind="jacobian",
+        "dz2_dW2", layout="squeezed", wrt="W2", of="z2", kind="jacobian",
         formula=lambda a1, c: exact_eye(c)[:, None, :] * a1[0][None, :, None],
         latex=r"\frac{\partial z_2}{\partial W_2} = \frac{\partial (a_1W_2 + b_2)}{\partial W_2} = a_1",
         locator="list of partial derivatives, first line",
@@ -183,14 +188,14 @@ CLAIMS = (
         reason="shorthand for the Jacobian J[k, i, j] = delta_kj a1_i (a1 is the coefficient of W2 in z2), built as that array.",
     ),
     Claim(
-        "dz2_db2", wrt="b2", of="z2", kind="jacobian",
+        "dz2_db2", layout="squeezed", wrt="b2", of="z2", kind="jacobian",
         formula=lambda c: exact_eye(c),
         latex=r"\frac{\partial z_2}{\partial b_2} = 1",
         locator="list of partial derivatives, second line",
         expect="correct", reason="'1' is the identity Jacobian I_2.",
     ),
     Claim(
-        "dz2_dtanh_z1", wrt="a1", of="z2", kind="jacobian",
+        "dz2_dtanh_z1", layout="squeezed", wrt="a1", of="z2", kind="jacobian",
         formula=lambda z2: z2,
         latex=r"\frac{\partial z_2}{\partial \tanh(z_1)} = \frac{\partial (a_1W_2 + b_2)}{\partial \tanh(z_1)} "
               r"= \frac{\partial (\tanh(z_1)W_2 + b_2)}{\partial \tanh(z_1)} = z_2",
@@ -199,21 +204,21 @@ CLAIMS = (
         reason="z2 is 1 x 2 but dz2/da1 is 2 x 500 (= W2^T); the value z2 is also wrong (the coefficient of tanh(z1) is W2).",
     ),
     Claim(
-        "dz2_dtanh_z1_repaired", wrt="a1", of="z2", kind="jacobian",
+        "dz2_dtanh_z1_repaired", layout="squeezed", wrt="a1", of="z2", kind="jacobian",
         formula=lambda W2: W2.T,
         latex=r"\frac{\partial z_2}{\partial \tanh(z_1)} = W_2^T",
         locator="repair of the third line of partial derivatives",
         expect="correct", reason="z2_k = sum_i a1_i W2[i, k] + b2_k: J[k, i] = W2[i, k].",
     ),
     Claim(
-        "dz1_dW1", wrt="W1", of="z1", kind="jacobian",
+        "dz1_dW1", layout="squeezed", wrt="W1", of="z1", kind="jacobian",
         formula=lambda x, h: exact_eye(h)[:, None, :] * x[0][None, :, None],
         latex=r"\frac{\partial z_1}{\partial W_1} = \frac{\partial (xW_1 + b_1)}{\partial W_1} = x",
         locator="list of partial derivatives, sixth line",
         expect="correct", reason="shorthand for J[k, i, j] = delta_kj x_i (x is the coefficient of W1 in z1), built as that array.",
     ),
     Claim(
-        "dz1_db1", wrt="b1", of="z1", kind="jacobian",
+        "dz1_db1", layout="squeezed", wrt="b1", of="z1", kind="jacobian",
         formula=lambda h: exact_eye(h),
         latex=r"\frac{\partial z_1}{\partial b_1} = \frac{\partial (xW_1 + b_1)}{\partial b_1} = 1",
         locator="list of partial derivatives, seventh line",
@@ -238,7 +243,7 @@ CLAIMS = (
         reason="the cross-entropy gradient is a1^T (y^ - y).",
     ),
     Claim(
-        "dLoss_db2", wrt="b2", kind="gradient",
+        "dLoss_db2", layout="row", wrt="b2", kind="gradient",
         formula=lambda y, s2: y - s2,
         latex=r"\frac{\partial Loss}{\partial b_2} = \frac{\partial Loss}{\partial z_2} \ast \frac{\partial z_2}{\partial b_2} = (y - \hat{y})",
         locator="chain-rule equations, second",
@@ -246,7 +251,7 @@ CLAIMS = (
         expect="correct", reason="dz2/db2 is the identity: the bias gradient is dLoss/dz2 (a 1 x 2 row for b2 in R^2).",
     ),
     Claim(
-        "dLoss_db2_softmax_ce", wrt="b2", kind="gradient", model=MODEL_SOFTMAX_CE,
+        "dLoss_db2_softmax_ce", layout="row", wrt="b2", kind="gradient", model=MODEL_SOFTMAX_CE,
         formula=lambda y, yhat: y - yhat,
         latex=r"\frac{\partial Loss}{\partial b_2} = (y - \hat{y})",
         locator="chain-rule equations, second, read against the softmax cross-entropy",
@@ -283,7 +288,7 @@ CLAIMS = (
         convention=CE, expect="correct", reason="the cross-entropy's dL/dz2 = y^ - y, backpropagated through W2^T and tanh'.",
     ),
     Claim(
-        "dLoss_db1", wrt="b1", kind="gradient",
+        "dLoss_db1", layout="row", wrt="b1", kind="gradient",
         formula=lambda a1, y, s2, W2: (1 - a1 ** 2) @ (y - s2) @ W2.T,
         latex=r"\frac{\partial Loss}{\partial b_1} = \frac{\partial Loss}{\partial z_2} \ast \frac{\partial z_2}{\partial z_1} \ast "
               r"\frac{\partial z_1}{\partial W_1} = \frac{\partial Loss}{\partial z_2} \ast \frac{\partial z_2}{\partial \tanh(z_1)} \ast "
@@ -294,7 +299,7 @@ CLAIMS = (
         reason="(1 - tanh^2 Z1) is 1 x 500 and (y - y^) is 1 x 2: the product cannot be formed in this order.",
     ),
     Claim(
-        "dLoss_db1_network_repaired", wrt="b1", kind="gradient", model=MODEL_SOFTMAX_CE,
+        "dLoss_db1_network_repaired", layout="row", wrt="b1", kind="gradient", model=MODEL_SOFTMAX_CE,
         formula=lambda a1, y, yhat, W2: ((yhat - y) @ W2.T) * (1 - a1 ** 2),
         latex=r"\frac{\partial L}{\partial b_1} = \left((\hat{y} - y)W_2^T\right) \odot (1 - \tanh^2 z_1), "
               r"\quad \hat{y} = \mathrm{softmax}(z_2)",
@@ -303,7 +308,7 @@ CLAIMS = (
         convention=CE, expect="correct", reason="the hidden error signal of the cross-entropy.",
     ),
     Claim(
-        "dLoss_db1_chain_as_written", wrt="b1", kind="gradient",
+        "dLoss_db1_chain_as_written", layout="row", wrt="b1", kind="gradient",
         formula=lambda x, a1, y, s2, W2: x.T @ (((y - s2) @ W2.T) * (1 - a1 ** 2)),
         latex=r"\frac{\partial Loss}{\partial b_1} = \frac{\partial Loss}{\partial z_2} \ast \frac{\partial z_2}{\partial z_1} \ast "
               r"\frac{\partial z_1}{\partial W_1}",
@@ -314,7 +319,7 @@ CLAIMS = (
                "(2 x 500), not the gradient of b1 (500): the chain-rule factor names the wrong variable.",
     ),
     Claim(
-        "dLoss_db1_repaired", wrt="b1", kind="gradient",
+        "dLoss_db1_repaired", layout="row", wrt="b1", kind="gradient",
         formula=lambda a1, y, s2, W2: ((y - s2) @ W2.T) * (1 - a1 ** 2),
         latex=r"\frac{\partial Loss}{\partial b_1} = \left((y - \hat{y})W_2^T\right) \odot (1 - \tanh^2 z_1)",
         locator="repair of the fourth chain-rule equation",

@@ -22,15 +22,18 @@ import numpy as np
 from dataclasses import replace as replace_claim
 
 from gradcheck.claim import Claim, Derivation
-from gradcheck.diagnose import Diagnosis, diagnose
 from gradcheck import limits
+from gradcheck.diagnose import Diagnosis, diagnose_all
 from gradcheck.model import Model, ModelError
 from gradcheck.oracles import ORACLES
 from gradcheck.oracles.common import Measurement, ShapeClash, evaluate_formula, expected_shape, traced
 from gradcheck.points import Point, draw_points
+from gradcheck.sizes import SecondSize, dims_text, second_size
 from gradcheck.verdict import OracleVerdict, judge, truths_agree
 
 N_POINTS = 3
+N_POINTS_SECOND = 2  # points at the second size (finite differences, complex step: cheap and exact to ~1e-15)
+SECOND_ORACLES = ("finite_difference",)
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,6 +52,21 @@ class ClaimResult:
     seconds: float = 0.0
     repair: Any = None
     convention_only: bool = False  # correct for the document's maximised objective, wrong for its negation
+    sizes: str = ""  # the dims (and constants) the claim was checked at, both sizes, in words
+    cases: tuple = field(default=(), repr=False)  # (claimed, truth, dims) per point of the reference oracle
+
+    @property
+    def judged_by(self) -> str:
+        """Empty when every oracle decided; else "judged by 2 of 3 oracles (SymPy skipped: why)" (never silent)."""
+        if not self.oracles or self.verdict in ("shape error", "not evaluable"):
+            return ""
+        deciding = [o for o, v in self.oracles.items() if v.status in ("pass", "fail", "shape")]
+        others = {o: v for o, v in self.oracles.items() if o not in deciding}
+        if not others:
+            return ""
+        why = "; ".join(f"{ORACLE_LABELS.get(o, o)} {v.status}: {_first_line(v.message) or 'no reason given'}"
+                        for o, v in others.items())
+        return f"judged by {len(deciding)} of {len(self.oracles)} oracles ({why})"
 
     def _repr_markdown_(self) -> str:  # Jupyter: verdict table, math, oracles (gradcheck.notebook)
         from gradcheck.notebook import claim_markdown
@@ -72,13 +90,38 @@ class ClaimResult:
         return True
 
 
+ORACLE_LABELS = {"finite_difference": "finite differences", "symbolic": "SymPy", "autodiff": "JAX"}
+
+
+def _first_line(text: str, limit: int = 160) -> str:
+    line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+    return line if len(line) <= limit else line[:limit - 3] + "..."
+
+
 def batch_names(model: Model) -> tuple[str, ...]:
-    """Dims that index samples: the leading axis of data arrays with two or more axes."""
-    names = []
-    for spec in model.data.values():
-        if len(spec.shape) >= 2 and isinstance(spec.shape[0], str):
-            names.append(spec.shape[0])
-    return tuple(dict.fromkeys(names))
+    """Dims that index samples.
+
+    Row layout (``X`` of shape (m, d), ``Y`` (m, c)): the leading axis. Column layout (``X`` (d, m),
+    ``Y`` (k, m)): the trailing axis. A dim found at an end (first or last axis) of every data array
+    with two or more axes is a batch dim, leading ones preferred; when no dim is shared, the leading
+    axis of each such array (as before).
+    """
+    shapes = [spec.shape for spec in model.data.values() if len(spec.shape) >= 2]
+    ends = [{s for s in (shape[0], shape[-1]) if isinstance(s, str)} for shape in shapes]
+    shared = set.intersection(*ends) if ends else set()
+    leading = [shape[0] for shape in shapes if isinstance(shape[0], str)]
+    if shared:
+        first = [n for n in leading if n in shared]
+        return tuple(dict.fromkeys(first)) if first else tuple(sorted(shared))
+    return tuple(dict.fromkeys(leading))
+
+
+def truth_name(claim: Claim, model: Model) -> str:
+    """How a diagnosis names the true value: ``d loss / d W1`` (its kind when not a gradient)."""
+    what = f"d {claim.target(model)} / d {claim.wrt}"
+    if claim.kind == "update":
+        return f"the updated {claim.wrt}"
+    return what if claim.kind in ("gradient", "recursion") else f"{claim.kind} {what}"
 
 
 def _validate_names(model: Model, claim: Claim, uses: Mapping[str, tuple[str, str]]) -> None:
@@ -160,8 +203,13 @@ def _run_oracle(oracle: str, model: Model, claim: Claim, points: list[Point], us
 
 def check_claim(source: Derivation | Model, claim: Claim, *, oracles: Iterable[str] = ORACLES,
                 n_points: int = N_POINTS, seed: int = 0, options: Mapping[str, dict] | None = None,
-                repair: bool | Mapping = False, rtol: float | None = None, atol: float = 0.0) -> ClaimResult:
-    """Judge one claim with the given oracles at ``n_points`` seeded points.
+                repair: bool | Mapping = False, rtol: float | None = None, atol: float = 0.0,
+                second: bool = True) -> ClaimResult:
+    """Judge one claim with the given oracles at ``n_points`` seeded points, then at a second size.
+
+    The second size (:mod:`gradcheck.sizes`: other dims, other constants) is checked by finite
+    differences; a verdict or diagnosis that does not hold there is not reported (``second=False``
+    turns this off, for internal re-checks only).
 
     ``rtol``/``atol`` replace each oracle's default relative tolerance (see :mod:`gradcheck.verdict`)
     and add an absolute one: an oracle passes when ``max|claim - truth| <= rtol * max|truth| + atol``
@@ -171,21 +219,74 @@ def check_claim(source: Derivation | Model, claim: Claim, *, oracles: Iterable[s
     With ``repair`` (True, or a dict of :func:`gradcheck.repair.find_repair` options), an incorrect
     claim or shape error also gets the smallest verified edit that makes it correct, if one exists.
     """
-    _validate_tolerances(rtol, atol)
-    r = _check_claim(source, claim, oracles=tuple(oracles), n_points=n_points, seed=seed, options=options,
-                     rtol=rtol, atol=atol)
-    if r.verdict == "correct" and r.model.sense == "maximise":
-        from dataclasses import replace
+    from dataclasses import replace
 
+    _validate_tolerances(rtol, atol)
+
+    model = source.model_of(claim) if isinstance(source, Derivation) else (claim.model or source)
+    plan = second_size(model, [claim.source or ""]) if second else None
+    r = _check_claim(source, claim, oracles=tuple(oracles), n_points=n_points, seed=seed, options=options,
+                     name_dims=plan is None or plan.available, rtol=rtol, atol=atol)
+    if plan is not None:
+        r = at_second_size(source, claim, r, plan, seed=seed, rtol=rtol, atol=atol)
+    if r.verdict == "correct" and r.model.sense == "maximise":
         r = replace(r, convention_only=holds_only_under_sign_convention(source, claim, seed=seed))
     if repair and r.verdict in ("incorrect", "shape error"):
-        from dataclasses import replace
-
         from gradcheck.repair import find_repair
 
         out = find_repair(source, claim, **(dict(repair) if isinstance(repair, Mapping) else {}))
         r = replace(r, repair=out.repair,
                     notes=r.notes + ((f"repair: {out.message}",) if out.repair is None else ()))
+    return r
+
+
+def _resized(source: Derivation | Model, claim: Claim, plan: SecondSize) -> tuple[Model, Claim]:
+    """The model at its second size, and the claim (with its uses) pointing at it."""
+    uses = source.derivative_names(claim) if isinstance(source, Derivation) else dict(claim.uses)
+    return plan.model, replace_claim(claim, model=plan.model, uses=uses)
+
+
+def at_second_size(source: Derivation | Model, claim: Claim, r: ClaimResult, plan: SecondSize, *,
+                   seed: int = 0, rtol: float | None = None, atol: float = 0.0) -> ClaimResult:
+    """Re-check a correct or incorrect verdict at the second size; keep only what holds at both."""
+    from dataclasses import replace
+
+    first = dims_text(r.model.dims, r.model.constants)
+    if not plan.available:
+        if not r.model.dims and not r.model.constants:
+            return replace(r, sizes=plan.unavailable)
+        return replace(r, sizes=f"{first}; {plan.unavailable} (no dim is named in a diagnosis, and no "
+                       "repair that brings in a dim or constant is offered)")
+    how = "finite differences"
+    sizes = f"{first}; second size {dims_text(plan.dims, plan.constants)} ({how})"
+    if r.verdict not in ("correct", "incorrect"):
+        return replace(r, sizes=f"{first}; second size not run (the verdict is {r.verdict} at the first size)")
+    model2, claim2 = _resized(source, claim, plan)
+    r2 = _check_claim(model2, claim2, oracles=SECOND_ORACLES, n_points=N_POINTS_SECOND, seed=seed + 1,
+                      rtol=rtol, atol=atol)
+    r = replace(r, sizes=sizes)
+    at2 = f"at the second size ({dims_text(plan.dims, plan.constants)})"
+    if r2.verdict in ("shape error", "not evaluable"):
+        return replace(r, verdict=r2.verdict, diagnosis=None, repair=None,
+                       message=f"{at2}: {r2.message}; at {first} the formula could be evaluated only because "
+                       "of those sizes (a dim written as a number, or two dims that happened to be equal)")
+    if r.verdict == "correct" and r2.verdict == "correct":
+        return r
+    if r.verdict == "correct":  # right at the first size only: a coincidence of values
+        inner = r2.diagnosis.text if r2.diagnosis else r2.message
+        diag = Diagnosis("size coincidence", f"right at {first} only by a coincidence of values: {at2} it is "
+                         f"wrong ({inner}); a number is probably written where a dim or constant belongs")
+        return replace(r, verdict="incorrect", diagnosis=diag, message=f"{at2} the claim is {r2.verdict}")
+    if r2.verdict == "correct":
+        diag = Diagnosis("no simple relation", f"wrong at {first} but right {at2}: the formula's error "
+                         "depends on the sizes")
+        return replace(r, diagnosis=diag)
+    if r.cases and r2.cases:
+        return replace(r, diagnosis=diagnose_all(r.cases + r2.cases, batch_names(r.model),
+                                                 truth_name=truth_name(claim, r.model)))
+    if r.diagnosis is not None and r.diagnosis.kind != "no simple relation":
+        return replace(r, diagnosis=Diagnosis("no simple relation", f"{r.diagnosis.text} at {first}; it could not "
+                       f"be confirmed {at2}"))
     return r
 
 
@@ -198,7 +299,7 @@ def _validate_tolerances(rtol: float | None, atol: float) -> None:
 
 def _check_claim(source: Derivation | Model, claim: Claim, *, oracles: Iterable[str] = ORACLES,
                  n_points: int = N_POINTS, seed: int = 0, options: Mapping[str, dict] | None = None,
-                 rtol: float | None = None, atol: float = 0.0) -> ClaimResult:
+                 name_dims: bool = True, rtol: float | None = None, atol: float = 0.0) -> ClaimResult:
     t0 = time.perf_counter()
     options = dict(options or {})
     if isinstance(source, Derivation):
@@ -238,16 +339,25 @@ def _check_claim(source: Derivation | Model, claim: Claim, *, oracles: Iterable[
     reference = _reference(measured)
     claimed = reference.points[0].claimed if reference else None
     truth = reference.points[0].truth if reference else None
-    common = dict(oracles=verdicts, claimed=claimed, truth=truth, point=points[0].values, notes=notes)
+    cases = tuple((p.claimed, p.truth, dict(reference.dims)) for p in reference.points) if reference else ()
+    common = dict(oracles=verdicts, claimed=claimed, truth=truth, point=points[0].values, notes=notes, cases=cases)
+
+    def diagnosis_here():
+        return diagnose_all(cases, batch_names(model), name_dims=name_dims,
+                            truth_name=truth_name(claim, model)) if cases else None
 
     statuses = {o: v.status for o, v in verdicts.items()}
     if "shape" in statuses.values():
-        diag = diagnose_points(reference, model) if reference else None
+        diag = diagnosis_here()
+        want = expected_shape(claim, of_shape, wrt_shape)
+        what = f"{claim.kind} d {claim.target(model)} / d {claim.wrt}"
         if diag and diag.kind in ("transpose", "missing batch sum"):
             return result("incorrect", diagnosis=diag, **common)
-        want = expected_shape(claim, of_shape, wrt_shape)
-        return result("shape error", message=f"the formula gives shape {claimed_shape}, but {claim.kind} "
-                      f"d {claim.target(model)} / d {claim.wrt} has shape {want}", **common)
+        if diag and diag.kind == "reshape":
+            return result("shape error", diagnosis=diag, message=f"right values, but the formula gives shape "
+                          f"{claimed_shape} where {what} has shape {want}: {diag.fix}", **common)
+        return result("shape error", message=f"the formula gives shape {claimed_shape}, but {what} has shape {want}",
+                      **common)
     nonfinite = nonfinite_points(measured)
     if nonfinite:  # no oracle may vouch for a formula that is not finite where the loss is
         return result("not evaluable", message=nonfinite, **common)
@@ -264,7 +374,7 @@ def _check_claim(source: Derivation | Model, claim: Claim, *, oracles: Iterable[
     if set(decisive.values()) == {"pass"}:
         return result("correct", **common)
     if set(decisive.values()) == {"fail"}:
-        diag = diagnose_points(reference, model) if reference else _probe_diagnosis(verdicts)
+        diag = diagnosis_here() or _probe_diagnosis(verdicts)
         return result("incorrect", diagnosis=diag, **common)
     split = ", ".join(f"{o} {s}" for o, s in decisive.items())
     return result("oracles disagree", message=f"the oracles do not agree on this claim: {split}", **common)
@@ -304,7 +414,8 @@ def _with_negations(model: Model, names: Iterable[str]) -> tuple[Model, dict[str
         renamed[name] = f"negated_{name}"
         steps.append((renamed[name], negate))
     neg = Model(f"{model.name} (signs flipped)", model.dims, steps, model.data, model.params, model.constants,
-                renamed.get(model.objective, model.objective), "minimise", model.symbolic_dims, model.param_scale)
+                renamed.get(model.objective, model.objective), "minimise", model.symbolic_dims, model.param_scale,
+                model.second_dims, model.fixed_size)
     return neg, renamed
 
 
@@ -337,19 +448,6 @@ def holds_only_under_sign_convention(source: Derivation | Model, claim: Claim, *
     flipped = replace_claim(claim, of=renamed.get(claim.target(model), claim.target(model)), model=neg,
                             uses={k: (renamed.get(o, o), w) for k, (o, w) in uses.items()})
     return _check_claim(neg, flipped, oracles=("finite_difference",), seed=seed).verdict == "incorrect"
-
-
-def diagnose_points(reference: Measurement, model: Model) -> Diagnosis:
-    """The relation that holds at *every* point (a factor that changes from point to point is none)."""
-    found = [diagnose(p.claimed, p.truth, model.dims, batch_names(model)) for p in reference.points]
-    first = found[0]
-    same = all(d.kind == first.kind and (d.factor is None or first.factor is None
-                                         or abs(d.factor - first.factor) <= 1e-6 * abs(first.factor))
-               for d in found)
-    if same:
-        return first
-    kinds = ", ".join(dict.fromkeys(d.kind for d in found))
-    return Diagnosis("no simple relation", f"no relation holds at every point (per point: {kinds})")
 
 
 def _probe_diagnosis(verdicts: Mapping[str, OracleVerdict]) -> Diagnosis:

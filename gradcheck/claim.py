@@ -14,6 +14,13 @@ from typing import Any, Callable, Mapping
 from gradcheck.model import Model, ModelError, arg_names
 
 KINDS = ("gradient", "jacobian", "elementwise", "recursion", "update", "value")
+#: numerator / denominator: the shapes of the quantities (``wrt`` for a gradient; ``of + wrt`` or
+#: ``wrt + of`` for a Jacobian). The others are a document's own convention, declared on the claim
+#: and stated in the report: ``squeezed`` (the numerator shape without its length-1 axes: a document
+#: whose 1 x n rows are vectors writes their Jacobian as an n x k matrix), ``row`` (1, N),
+#: ``column`` (N, 1) and ``flat`` (N,), N the number of entries. Nothing is ever reshaped unless a
+#: claim declares it: a value of another shape is a finding.
+LAYOUTS = ("numerator", "denominator", "squeezed", "row", "column", "flat")
 VERDICTS = ("correct", "incorrect", "shape error", "not evaluable", "oracles disagree")
 
 
@@ -25,7 +32,8 @@ class Claim:
       * ``gradient``: d(scalar of)/d(wrt), same shape as ``wrt``;
       * ``recursion``: the same, for a backprop recursion (δ of a layer from the next one's);
       * ``jacobian``: numerator layout ``J[i..., j...] = d of_i / d wrt_j`` (shape of + wrt);
-        ``layout="denominator"`` for ``wrt + of`` (the transposed convention);
+        ``layout="denominator"`` for ``wrt + of`` (the transposed convention); see ``LAYOUTS``
+        for a document's declared row / column / flat / squeezed convention;
       * ``elementwise``: the diagonal of the Jacobian of an elementwise map (shape of wrt);
       * ``update``: the new value ``wrt - lr * d objective / d wrt`` of a gradient-descent step,
         with ``lr`` the name of a constant;
@@ -54,8 +62,8 @@ class Claim:
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ModelError(f"claim {self.name!r}: kind {self.kind!r} is not one of {', '.join(KINDS)}")
-        if self.layout not in ("numerator", "denominator"):
-            raise ModelError(f"claim {self.name!r}: layout must be 'numerator' or 'denominator'")
+        if self.layout not in LAYOUTS:
+            raise ModelError(f"claim {self.name!r}: layout {self.layout!r} is not one of {', '.join(LAYOUTS)}")
         if self.expect is not None and self.expect not in VERDICTS:
             raise ModelError(f"claim {self.name!r}: expect {self.expect!r} is not one of {', '.join(VERDICTS)}")
         if self.kind == "update" and not self.lr:

@@ -114,7 +114,8 @@ class Progress:
             return
         mark = {True: "", None: "", False: f"  <-- expected {s.expect}"}[s.expected_ok]
         width = len(str(total))
-        line = f"[{n:>{width}}/{total}] {s.document}/{s.name}: {s.verdict} ({s.seconds:.1f} s){mark}"
+        judged = f" [{s.judged_by}]" if s.judged_by else ""
+        line = f"[{n:>{width}}/{total}] {s.document}/{s.name}: {s.verdict}{judged} ({s.seconds:.1f} s){mark}"
         self.stream.write(textsafe.terminal(line) + "\n")
         self.stream.flush()
 

@@ -354,6 +354,22 @@ class _Validator(ast.NodeVisitor):
             self.fail(node, f"the index `{ast.unparse(node)}`", "indices and slice bounds must be integers")
         self.visit(node)
 
+    def _reduction_with_second_argument(self, node, fname: str):
+        """``max(Z1, 0)`` is a reduction over axis 0 in numpy, almost never what was meant (ReLU)."""
+        first, second = (ast.unparse(a) for a in node.args[:2])
+        array = second if isinstance(node.args[0], ast.Constant) else first
+        other = first if array == second else second
+        pairwise = "maximum" if fname == "max" else "minimum"
+        hints = [f"`{pairwise}({array}, {other})` (elementwise)"]
+        if fname == "max" and other in ("0", "0.0"):
+            hints.append(f"`relu({array})`")
+        if other.lstrip("-").isdigit():
+            hints.append(f"`{fname}({array}, axis={other})` (a reduction over that axis)")
+        raise ExpressionError(f"`{ast.unparse(node)}`: {fname} takes one array and reduces it; a second "
+                              f"positional argument is ambiguous; write {' or '.join(hints)}",
+                              where=self.where, line=node.lineno, column=node.col_offset + 1,
+                              construct=f"function {fname}")
+
     def visit_Tuple(self, node):
         for e in node.elts:
             self.visit(e)
@@ -370,6 +386,8 @@ class _Validator(ast.NodeVisitor):
             hint = f"did you mean {' or '.join(close)}?" if close else f"allowed: {', '.join(sorted(FUNCTIONS))}"
             raise ExpressionError(f"unknown function {fname!r} ({hint})", where=self.where, line=node.lineno,
                                   column=node.col_offset + 1, construct=f"function {fname}")
+        if fname in ("max", "min") and len(node.args) > 1:
+            self._reduction_with_second_argument(node, fname)
         allowed_kw = FUNCTIONS[fname][1]
         for kw in node.keywords:
             if kw.arg is None:

@@ -80,6 +80,8 @@ class Model:
     ``sense`` is "minimise" for a loss and "maximise" for a log-likelihood written as the thing
     differentiated; claims are always judged against the model's own ``objective``.
     ``symbolic_dims`` optionally overrides dims for the symbolic oracle (small widths).
+    ``second_dims`` / ``fixed_size``: the second size every verdict must also hold at (see
+    :mod:`gradcheck.sizes`), given explicitly when dims are related, or why there is none.
     """
 
     name: str
@@ -92,6 +94,8 @@ class Model:
     sense: str = "minimise"
     symbolic_dims: Mapping[str, int] | None = None
     param_scale: float = 1.0
+    second_dims: Mapping[str, int] | None = None  # the second size, when the dims are related (D1 = D + 1)
+    fixed_size: str = ""  # why the model has no second size (a document written for one network size)
 
     def __post_init__(self):
         object.__setattr__(self, "data", {k: (v if isinstance(v, Data) else Data(tuple(v)))
@@ -168,7 +172,8 @@ class Model:
     def with_dims(self, dims: Mapping[str, int]) -> "Model":
         """The same model at other dimensions."""
         return Model(self.name, {**self.dims, **dims}, self.steps, self.data, self.params,
-                     self.constants, self.objective, self.sense, self.symbolic_dims, self.param_scale)
+                     self.constants, self.objective, self.sense, self.symbolic_dims, self.param_scale,
+                     self.second_dims, self.fixed_size)
 
     # ----------------------------------------------------------------- evaluation
     def scope(self, point: Mapping[str, Any], dims: Mapping[str, int] | None = None) -> dict[str, Any]:

@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.diagnose import squeeze_align
 
 HEATMAP_MAX = 16  # rows and columns shown; larger arrays show their top-left corner and say so
 _MD_SPECIAL = "\\`*_[]|$#~"  # what could start markup in a table cell (<, >, & become entities)
@@ -104,10 +103,10 @@ def _colour(x: float, scale: float) -> str:
 
 
 def heatmap_html(claimed: np.ndarray, truth: np.ndarray) -> str:
-    """An HTML table of ``claimed - true`` (vectors as one row), or '' when the shapes cannot be aligned."""
-    c = squeeze_align(np.asarray(claimed, dtype=float), np.asarray(truth, dtype=float))
+    """An HTML table of ``claimed - true`` (vectors as one row), or '' when the shapes differ."""
+    c = np.asarray(claimed, dtype=float)
     t = np.asarray(truth, dtype=float)
-    if c is None or t.size == 0:
+    if c.shape != t.shape or t.size == 0:  # strict shapes: a value of another shape is never realigned
         return ""
     diff = c - t
     grid = diff.reshape(1, -1) if diff.ndim < 2 else diff.reshape(diff.shape[0], -1)

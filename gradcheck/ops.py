@@ -17,6 +17,7 @@ sampler uses to stay away from non-differentiable points.
 from __future__ import annotations
 
 import builtins
+import contextvars
 import sys
 
 import numpy as np
@@ -386,16 +387,31 @@ def einsum(subscripts, *operands):
     return (_jnp() if builtins.any(_is_jax(x) for x in operands) else np).einsum(subscripts, *operands)
 
 
+#: set by the symbolic oracle: eye/ones/zeros return exact SymPy integers (so ``ones((3, 3)) / 3`` is 1/3)
+EXACT_CONSTANT_ARRAYS: contextvars.ContextVar[bool] = contextvars.ContextVar("exact_constant_arrays", default=False)
+
+
+def _exact(arr: np.ndarray) -> np.ndarray:
+    if not EXACT_CONSTANT_ARRAYS.get():
+        return arr
+    import sympy
+
+    out = np.empty(arr.shape, dtype=object)
+    for idx in np.ndindex(arr.shape):
+        out[idx] = sympy.Integer(int(arr[idx]))
+    return out
+
+
 def eye(n):
-    return np.eye(int(n))
+    return _exact(np.eye(int(n)))
 
 
 def ones(shape):
-    return np.ones(shape)
+    return _exact(np.ones(shape))
 
 
 def zeros(shape):
-    return np.zeros(shape)
+    return _exact(np.zeros(shape))
 
 
 # --------------------------------------------------------------------------- linear algebra

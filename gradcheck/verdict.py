@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradcheck.diagnose import squeeze_align
 from gradcheck.oracles.common import Measurement
 
 SAFETY = 10.0
@@ -28,6 +27,45 @@ TOLERANCES: dict[str, tuple[float, str]] = {
                  "rounding inside the claimed formula"),
     "symbolic": (1e-25, "50-digit evaluation of claim minus truth: an identity gives ~1e-45"),
 }
+
+
+#: Errors below an oracle's noise floor are rounding noise: their last bits differ between machines
+#: (BLAS, libm), so they are reported as "< floor", never as digits. Above the floor an error is real
+#: (a wrong formula's error is O(1e-3) or more) and 3 significant digits of it are stable.
+NOISE_FLOORS: dict[str, tuple[float, str]] = {
+    "complex step": (1e-12, "complex step and the claim's own float64 rounding: ~1e-15, up to ~1e-13 for long sums"),
+    "central difference + Richardson": (1e-6, "truncation and rounding of ~1e-9 vary in their leading digits; "
+                                        "below the tolerance nothing about the value is stable"),
+    "probes": (1e-6, "directional derivatives by complex step or central differences: the cruder of the two"),
+    "autodiff": (1e-12, "reverse mode in float64: rounding only"),
+    "symbolic": (1e-30, "50-digit evaluation: an identity gives ~1e-45"),
+}
+ERROR_DIGITS = 3  # significant digits of an error above its floor
+
+
+def noise_floor(oracle: str, method: str) -> float:
+    """The noise floor of an oracle's relative errors (see NOISE_FLOORS)."""
+    if oracle in ("autodiff", "symbolic"):
+        return NOISE_FLOORS[oracle][0]
+    if "probes" in (method or ""):
+        return NOISE_FLOORS["probes"][0]
+    if "central" in (method or ""):
+        return NOISE_FLOORS["central difference + Richardson"][0]
+    return NOISE_FLOORS["complex step"][0]
+
+
+def stable_errors(v: "OracleVerdict") -> tuple[str | None, str | None]:
+    """(max abs error, max relative error) as text that rounding noise cannot change.
+
+    Below the oracle's noise floor (judged on the relative error) both read "< 1e-12" (the absolute
+    one "< 1e-12 relative"); above it, ``ERROR_DIGITS`` significant digits. None when missing.
+    """
+    if v.max_rel_err is None or v.max_abs_err is None:
+        return None, None
+    floor = noise_floor(v.oracle, v.method)
+    if not (v.max_rel_err == v.max_rel_err) or v.max_rel_err >= floor:
+        return f"{v.max_abs_err:.{ERROR_DIGITS}g}", f"{v.max_rel_err:.{ERROR_DIGITS}g}"
+    return f"< {floor:g} relative", f"< {floor:g}"
 
 
 @dataclass(frozen=True)
@@ -77,8 +115,8 @@ def judge(m: Measurement, rtol: float | None = None, atol: float = 0.0) -> Oracl
     status, details, messages = "pass", [], []
     usable = 0
     for k, p in enumerate(m.points):
-        claimed = squeeze_align(p.claimed, p.truth)
-        if claimed is None:
+        claimed = np.asarray(p.claimed)
+        if claimed.shape != np.shape(p.truth):  # strict: (n, 1), (1, n) and (n,) are three shapes
             return OracleVerdict(m.oracle, "shape", m.method, dims=dict(m.dims), seconds=m.seconds,
                                  message=f"the claim has shape {p.claimed.shape}, the true value {p.truth.shape}")
         if not np.all(np.isfinite(claimed)):

@@ -95,8 +95,8 @@ def test_outcomes_honour_expect_and_the_failure_is_short_and_readable(project):
     result.stdout.fnmatch_lines([
         "*_ linreg.toml::dw_sum _*",
         "dw_sum: d loss / d w is INCORRECT  (expected correct)",
-        "  why: mean vs sum: the claim is the true value times m (m=5)*",
-        "  fix: multiply by 1/m = 1/5",
+        "  why: mean vs sum: the claim is m (m=5) times the true value: it lacks a division by the batch size*",
+        "  fix: multiply by 1/m",
         "  formula: X.T @ r",
         "  worst entries (claimed vs true; 3 of 3 entries differ):",
         "    [[]0[]]  claimed * true *",

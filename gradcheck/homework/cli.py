@@ -99,6 +99,8 @@ def _line(r, width: int = 12, ignore_expect: bool = False) -> str:
         parts.append(r.message)
     if r.repair is not None and getattr(r.repair, "formula", None):
         parts.append(f"repair: {getattr(r.repair, 'text', None) or r.repair.formula}")
+    if getattr(r, "judged_by", ""):
+        parts.append(r.judged_by)
     return " | ".join(parts) + expect
 
 
@@ -257,6 +259,10 @@ def _run_check(args: argparse.Namespace, file_end: float) -> int:
         r = _repair(derivation, r, oracles, repair_budget if left is None else min(repair_budget, left))
         results.append(r)
         if not quiet:
+            sizes = getattr(r, "sizes", "")
+            if sizes and f"sizes: {sizes}" not in notes_seen:
+                notes_seen.add(f"sizes: {sizes}")
+                print(f"  sizes: {sizes}", file=talk)
             for note in r.notes:
                 if note not in notes_seen:
                     notes_seen.add(note)

@@ -441,6 +441,7 @@ class _Builder:
             raise self.fail("claims must be an array of tables: write each as [[claims]]")
         claims: list[Claim] = []
         uses: dict[str, tuple[str, str]] = {}
+        broken: set[str] = set()
         model_names = set(model.names) | set(model.dims) | set(model.constants)
         all_names = [c.get("name") for c in raw if isinstance(c, dict)]
         for i, spec in enumerate(raw):
@@ -450,7 +451,7 @@ class _Builder:
                 new = from_latex
             else:
                 try:
-                    new = [self._claim(i, spec, name, model, model_names, uses, all_names)]
+                    new = [self._claim(i, spec, name, model, model_names, uses, all_names, broken)]
                     if from_latex is not None:  # both: the LaTeX is checked against the formula
                         extra, notes = _latex_against_formula(new[0], from_latex, model, uses)
                         new += extra
@@ -462,8 +463,11 @@ class _Builder:
                                         prefix + (msg[len(prefix):] if msg.startswith(prefix) else msg))]
             for claim in new:
                 claims.append(claim)
-                if claim.name not in uses and claim.name not in model_names \
-                        and not getattr(claim, "_placeholder", False):
+                placeholder = getattr(claim, "_placeholder", False)
+                if placeholder and not getattr(claim, "_wrt_known", False):
+                    broken.add(claim.name)  # no derivative to stand for: later claims are told why
+                elif claim.name not in uses and claim.name not in model_names:
+                    # a claim that failed to parse still names its TRUE derivative for later claims
                     uses[claim.name] = (claim.target(model), claim.wrt)
         names = [c.name for c in claims]
         dup = {n for n in names if names.count(n) > 1}
@@ -471,7 +475,7 @@ class _Builder:
             raise self.fail(f"claim name(s) {', '.join(sorted(dup))} used more than once; claim names must be unique")
         return claims, uses
 
-    def _claim(self, i, spec, name, model, model_names, uses, all_names) -> Claim:
+    def _claim(self, i, spec, name, model, model_names, uses, all_names, broken=frozenset()) -> Claim:
         where = f"claim {name!r}"
         if not isinstance(spec, dict):
             raise ModelError("each claim must be a table ([[claims]] with name, wrt, formula)")
@@ -506,6 +510,9 @@ class _Builder:
                 continue
             if r in uses:
                 claim_uses[r] = uses[r]
+            elif r in broken:
+                raise ModelError(f"the formula uses claim {r!r}, whose `wrt` is not a quantity of the model, so "
+                                 f"it names no derivative; fix claim {r!r} first")
             elif r == name:
                 raise ModelError(f"the formula uses the claim itself ({r!r})")
             elif r in all_names[i + 1:]:
@@ -598,4 +605,5 @@ def _placeholder(name: str, spec: Mapping, model: Model, message: str) -> Claim:
                   reason=str(spec.get("reason", "")), source=str(spec.get("formula", "")),
                   latex=str(spec.get("latex", "")))
     object.__setattr__(claim, "_placeholder", True)
+    object.__setattr__(claim, "_wrt_known", wrt is not None and (of is not None or not spec.get("of")))
     return claim

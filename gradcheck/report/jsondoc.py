@@ -11,12 +11,16 @@ import math
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from gradcheck.verdict import ERROR_DIGITS, noise_floor, stable_errors
 from gradcheck.report.summary import VERDICT_ORDER, ClaimSummary, DocInfo, counts, doc_info, summarize
 
 SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
 ORACLE_NAMES = ("finite_difference", "symbolic", "autodiff")
 
 _num = {"type": ["number", "null"]}
+_err = {"type": ["number", "string", "null"],
+        "description": "an error with 3 significant digits, or \"< floor\" below the oracle's noise floor "
+                       "(rounding noise, which differs between machines, is never written as digits)"}
 _str_or_null = {"type": ["string", "null"]}
 
 SCHEMA: dict[str, Any] = {
@@ -56,10 +60,10 @@ SCHEMA: dict[str, Any] = {
             "additionalProperties": False,
             "properties": {
                 "status": {"enum": ["pass", "fail", "non-smooth", "shape", "error", "skipped"]},
-                "max_abs_err": _num,
-                "max_rel_err": _num,
+                "max_abs_err": _err,
+                "max_rel_err": _err,
                 "tolerance": _num,
-                "error_estimate": _num,
+                "error_estimate": _err,
                 "method": {"type": "string"},
                 "detail": {"type": "string", "description": "symbolic: proved / numeric (50 digits) / disproved"},
                 "message": {"type": "string"},
@@ -102,7 +106,9 @@ SCHEMA: dict[str, Any] = {
                 "of": {"type": "string"},
                 "wrt": {"type": "string"},
                 "kind": {"enum": ["gradient", "jacobian", "elementwise", "recursion", "update", "value"]},
-                "layout": {"enum": ["numerator", "denominator"]},
+                "layout": {"enum": ["numerator", "denominator", "squeezed", "row", "column", "flat"],
+                           "description": "numerator/denominator: the quantities' own shapes; the others a "
+                                          "document's declared convention (see gradcheck.claim.LAYOUTS)"},
                 "convention": {"type": "string"},
                 "sense": {"enum": ["minimise", "maximise"]},
                 "expected": {"anyOf": [{"$ref": "#/$defs/verdict"}, {"type": "null"}]},
@@ -125,6 +131,10 @@ SCHEMA: dict[str, Any] = {
                 "repairs": {"type": "array", "items": {"type": "string"},
                             "description": "ids of the claims this corrected claim corrects"},
                 "sign_convention_only": {"type": "boolean"},
+                "sizes": {"type": "string", "description": "the dims (and constants) the claim was checked at: "
+                          "the first size, and the second size (or why there is none)"},
+                "judged_by": {"type": "string", "description": "empty when every oracle decided; else which "
+                              "oracles judged the claim and why the others did not"},
                 "oracles": {
                     "type": "object",
                     "propertyNames": {"enum": list(ORACLE_NAMES)},
@@ -159,10 +169,29 @@ def jfloat(x: Any) -> float | None:
     return float(f"{x:.6g}")
 
 
+def _stable(text: str | None) -> float | str | None:
+    """A stable error text as JSON: the number when it is one, else the "< floor" string."""
+    if text is None:
+        return None
+    try:
+        x = float(text)
+    except ValueError:
+        return text
+    return x if math.isfinite(x) else None
+
+
+def _estimate(v: Any) -> float | str | None:
+    if v.error_estimate is None or not math.isfinite(float(v.error_estimate)):
+        return None
+    floor = noise_floor(v.oracle, v.method)
+    return f"< {floor:g}" if v.error_estimate < floor else float(f"{v.error_estimate:.{ERROR_DIGITS}g}")
+
+
 def _oracle(v: Any) -> dict[str, Any]:
+    abs_text, rel_text = stable_errors(v)
     return {
-        "status": v.status, "max_abs_err": jfloat(v.max_abs_err), "max_rel_err": jfloat(v.max_rel_err),
-        "tolerance": jfloat(v.tolerance), "error_estimate": jfloat(v.error_estimate), "method": v.method or "",
+        "status": v.status, "max_abs_err": _stable(abs_text), "max_rel_err": _stable(rel_text),
+        "tolerance": jfloat(v.tolerance), "error_estimate": _estimate(v), "method": v.method or "",
         "detail": v.detail or "", "message": v.message or "",
         "dims": {str(k): int(n) for k, n in v.dims.items()} if v.dims is not None else None,
     }
@@ -197,6 +226,8 @@ def claim_json(s: ClaimSummary, figure: str | None = None, results: Sequence[Cla
         "repaired_by": [r.id for r in siblings],
         "repairs": [r.id for r in repaired_of(s, results)],
         "sign_convention_only": bool(s.convention_only),
+        "sizes": s.sizes,
+        "judged_by": s.judged_by,
         "oracles": {o: _oracle(s.oracles[o]) for o in ORACLE_NAMES if o in s.oracles},
     }
 

@@ -13,6 +13,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from gradcheck import textsafe
+from gradcheck.verdict import stable_errors
 from gradcheck.report.summary import (VERDICT_ORDER, ClaimSummary, DocInfo, counts, doc_info, repaired_siblings,
                                       summarize)
 
@@ -60,6 +61,16 @@ def num(x: float | None) -> str:
     return f"{x:.2g}" if abs(x) < 1e-3 or abs(x) >= 1e4 else f"{x:.3g}"
 
 
+LAYOUT_TEXT = {"squeezed": "squeezed (the numerator-layout shape without its length-1 axes: 1 x n rows "
+                            "written as vectors)", "row": "row (a 1 x N row vector)",
+               "column": "column (an N x 1 column vector)", "flat": "flat (N entries, one axis)"}
+
+
+def rel_text(v: Any) -> str:
+    """An oracle's max relative error, stable across machines (see gradcheck.verdict.stable_errors)."""
+    return stable_errors(v)[1] or "—"
+
+
 def short(text: str, n: int = 90) -> str:
     s = " ".join(str(text).split())
     return s if len(s) <= n else s[: n - 1].rstrip() + "…"
@@ -77,11 +88,21 @@ def array_text(a: Any, limit: int = 24) -> str:
             return short(repr(a), 200)
     if np.iscomplexobj(arr):
         arr = np.real(arr)
+    arr = without_noise(arr)
     with np.printoptions(precision=4, suppress=False, floatmode="maxprec", threshold=limit, edgeitems=2,
                          linewidth=10_000, sign="-"):
         body = np.array2string(arr, separator=", ")
     body = " ".join(body.split())
     return body if arr.ndim == 0 else f"shape {arr.shape}: {body}"
+
+
+def without_noise(arr: np.ndarray, floor: float = 1e-12) -> np.ndarray:
+    """Entries below ``floor`` times the largest one are rounding noise: printed as 0 (their sign and
+    digits, and numpy's choice of scientific notation for the whole array, would differ by machine)."""
+    if arr.dtype.kind != "f" or arr.size == 0 or not np.all(np.isfinite(arr)):
+        return arr
+    scale = float(np.max(np.abs(arr)))
+    return np.where(np.abs(arr) <= floor * scale, 0.0, arr) if scale > 0 else np.zeros_like(arr)
 
 
 def anchor(s: ClaimSummary) -> str:
@@ -114,11 +135,11 @@ def oracle_cell(s: ClaimSummary, oracle: str) -> str:
     if v.status == "pass":
         if oracle == "symbolic":
             return f"{PASS} {v.detail or 'pass'}"
-        return f"{PASS} {num(v.max_rel_err)}"
+        return f"{PASS} {rel_text(v)}"
     if v.status == "fail":
         if oracle == "symbolic":
-            return f"{FAIL} {v.detail or 'fail'} (rel {num(v.max_rel_err)})" if v.max_rel_err is not None else FAIL
-        return f"{FAIL} {num(v.max_rel_err)}"
+            return f"{FAIL} {v.detail or 'fail'} (rel {rel_text(v)})" if v.max_rel_err is not None else FAIL
+        return f"{FAIL} {rel_text(v)}"
     if v.status == "shape":
         return f"{FAIL} shape"
     if v.status == "non-smooth":
@@ -130,7 +151,8 @@ def oracle_cell(s: ClaimSummary, oracle: str) -> str:
 
 def verdict_cell(s: ClaimSummary) -> str:
     text = f"**{s.verdict}**" if s.verdict != "correct" else s.verdict
-    return text + (f" {CONVENTION_MARK}" if s.convention_only else "")
+    judged = f" ({cell(short(s.judged_by, 120))})" if s.judged_by else ""
+    return text + (f" {CONVENTION_MARK}" if s.convention_only else "") + judged
 
 
 def expected_cell(s: ClaimSummary) -> str:
@@ -302,6 +324,17 @@ def dims_section(results: Sequence[ClaimSummary], oracles: Sequence[str]) -> str
     return "\n".join(lines)
 
 
+def sizes_section(results: Sequence[ClaimSummary]) -> str:
+    """Which sizes each claim was checked at: the model's own, and the second size (or why none)."""
+    seen: dict[str, list[str]] = {}
+    for s in results:
+        if s.sizes:
+            seen.setdefault(s.sizes, []).append(s.name)
+    if len(seen) == 1:
+        return f"- {next(iter(seen))}"
+    return "\n".join(f"- {sizes} ({', '.join(code(n) for n in names)})" for sizes, names in seen.items())
+
+
 def claims_table(results: Sequence[ClaimSummary], oracles: Sequence[str], info: DocInfo | None = None) -> str:
     symbols = info.symbols if info is not None else {}
     notes = info.fix_notes if info is not None else {}
@@ -327,7 +360,8 @@ def oracle_line(o: str, v: Any) -> str:
     if v.detail:
         bits.append(v.detail)
     if v.max_abs_err is not None:
-        bits.append(f"max abs error {num(v.max_abs_err)}, max relative error {num(v.max_rel_err)}"
+        abs_text, rel = stable_errors(v)
+        bits.append(f"max abs error {abs_text}, max relative error {rel}"
                     + (f", tolerance {v.tolerance:g} relative" if v.tolerance is not None else ""))
     if v.dims:
         bits.append(f"dims {dims_text(v.dims)}")
@@ -344,7 +378,11 @@ def details(s: ClaimSummary, results: Sequence[ClaimSummary], figures: Mapping[t
     if s.locator:
         out += [f"*Where:* {text(s.locator)}", ""]
     out.append(f"*Claim:* {text(s.kind)} of {code(s.of)} with respect to {code(s.wrt)}"
-               + (f" ({text(s.layout)} layout)" if s.kind == "jacobian" else "") + f"; model: {text(s.model_name)}")
+               + (f" ({text(s.layout)} layout)" if s.kind == "jacobian" or s.layout != "numerator" else "")
+               + f"; model: {text(s.model_name)}")
+    if s.layout not in ("numerator", "denominator"):
+        out += ["", f"*Layout:* {LAYOUT_TEXT.get(s.layout, s.layout)}: declared by the derivation for the "
+                "document's own convention, so the true value is compared in that shape"]
     out.append("")
     if s.latex:
         out += ["The document writes:", "", "$$", math_text(s.latex), "$$", ""]
@@ -361,6 +399,8 @@ def details(s: ClaimSummary, results: Sequence[ClaimSummary], figures: Mapping[t
         out += ["", f"*Convention:* {text(s.convention)}"]
     if s.message:
         out += ["", f"*Message:* {plain_message(textsafe.no_html(s.message), symbols)}"]
+    if s.judged_by:
+        out += ["", f"*Oracles:* {textsafe.no_html(s.judged_by)}"]
     if s.diagnosis is not None:
         d = s.diagnosis
         line = f"*Diagnosis:* {d.kind}: {plain_message(textsafe.no_html(d.text), symbols)}"
@@ -419,6 +459,13 @@ def document_section(info: DocInfo, results: Sequence[ClaimSummary], figures: Ma
     dims = dims_section(results, oracles)
     if dims:
         out += ["### Dimensions used by each oracle", "", dims, ""]
+    declared = [s for s in results if s.layout not in ("numerator", "denominator")]
+    if declared:
+        out += ["### Declared layouts (the document's own convention)", ""]
+        out += [f"- {code(s.name)}: {LAYOUT_TEXT.get(s.layout, s.layout)}" for s in declared] + [""]
+    sizes = sizes_section(results)
+    if sizes:
+        out += ["### Sizes (first size, and the second size every verdict must also hold at)", "", sizes, ""]
     out += ["### Claims", "", claims_table(results, oracles, info), ""]
     bad = [s for s in results if s.verdict != "correct"]
     if bad:

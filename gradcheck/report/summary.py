@@ -74,6 +74,8 @@ class ClaimSummary:
     sign_convention_only: bool = False
     uses: tuple[tuple[str, str, str], ...] = ()  # (name, of, wrt): true derivative values the formula reads
     seconds: float = 0.0  # never rendered (determinism); progress output only
+    sizes: str = ""  # the first and the second size the claim was checked at (or why there is no second)
+    judged_by: str = ""  # "" when every oracle decided; else "judged by 2 of 3 oracles (SymPy ...: why)"
 
     @property
     def id(self) -> str:
@@ -135,7 +137,8 @@ def summarize(result: Any, index: int = 0, document: str | None = None) -> Claim
         point=dict(result.point) if result.point is not None else None, message=result.message,
         notes=tuple(result.notes), repair=_repair_info(getattr(result, "repair", None)),
         expected_ok=result.expected_ok, sign_convention_only=bool(getattr(result, "convention_only", False)),
-        uses=_uses_read(claim), seconds=result.seconds)
+        uses=_uses_read(claim), seconds=result.seconds, sizes=str(getattr(result, "sizes", "") or ""),
+        judged_by=str(getattr(result, "judged_by", "") or ""))
 
 
 def _uses_read(claim: Any) -> tuple[tuple[str, str, str], ...]:
