@@ -356,17 +356,7 @@ class _Validator(ast.NodeVisitor):
 
     def _reduction_with_second_argument(self, node, fname: str):
         """``max(Z1, 0)`` is a reduction over axis 0 in numpy, almost never what was meant (ReLU)."""
-        first, second = (ast.unparse(a) for a in node.args[:2])
-        array = second if isinstance(node.args[0], ast.Constant) else first
-        other = first if array == second else second
-        pairwise = "maximum" if fname == "max" else "minimum"
-        hints = [f"`{pairwise}({array}, {other})` (elementwise)"]
-        if fname == "max" and other in ("0", "0.0"):
-            hints.append(f"`relu({array})`")
-        if other.lstrip("-").isdigit():
-            hints.append(f"`{fname}({array}, axis={other})` (a reduction over that axis)")
-        raise ExpressionError(f"`{ast.unparse(node)}`: {fname} takes one array and reduces it; a second "
-                              f"positional argument is ambiguous; write {' or '.join(hints)}",
+        raise ExpressionError(numpy_names.max_min_message(fname, node.args[0], node.args[1], ast.unparse(node)),
                               where=self.where, line=node.lineno, column=node.col_offset + 1,
                               construct=f"function {fname}")
 

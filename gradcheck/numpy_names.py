@@ -163,11 +163,7 @@ class _Normalizer(ast.NodeTransformer):
 
     def _call(self, node, name, args, keywords):
         if name in ("max", "min") and len(args) > 1:
-            other = {"max": "maximum", "min": "minimum"}[name]
-            raise Problem(node, f"{name}(x, {ast.unparse(args[1])}) with a second positional argument is ambiguous "
-                          f"(numpy reads it as an axis): write np.{other}(x, {ast.unparse(args[1])})"
-                          + (" or relu(x)" if name == "max" else "") + f" for the elementwise {name}imum, or "
-                          f"{name}(x, axis={ast.unparse(args[1])}) along an axis", f"{name} positional")
+            raise Problem(node, max_min_message(name, args[0], args[1], ast.unparse(node)), f"{name} positional")
         new = ast.Call(ast.Name(name, ast.Load()), args, keywords)
         ast.copy_location(new.func, node.func)
         return ast.copy_location(new, node)
@@ -235,3 +231,17 @@ def normalize(tree: ast.AST, source: str) -> tuple[ast.AST, list[Problem]]:
     problems: list[Problem] = []
     out = _Normalizer(source, problems).visit(tree)
     return ast.fix_missing_locations(out), problems
+
+
+def max_min_message(fname: str, first: ast.AST, second: ast.AST, written: str) -> str:
+    """``max(Z1, 0)``: numpy reads the second argument as an axis, almost never what was meant (ReLU)."""
+    a, b = ast.unparse(first), ast.unparse(second)
+    array, other = (b, a) if isinstance(first, ast.Constant) else (a, b)
+    pairwise = "maximum" if fname == "max" else "minimum"
+    hints = [f"`{pairwise}({array}, {other})` (elementwise)"]
+    if fname == "max" and other in ("0", "0.0"):
+        hints.append(f"`relu({array})`")
+    if other.lstrip("-").isdigit():
+        hints.append(f"`{fname}({array}, axis={other})` (a reduction over that axis)")
+    return (f"`{written}`: {fname} takes one array and reduces it; a second positional argument is ambiguous "
+            f"(numpy reads it as an axis); write {' or '.join(hints)}")

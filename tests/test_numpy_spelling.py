@@ -167,7 +167,7 @@ def test_numpy_spelling_is_rewritten_to_plain_names(text, plain):
     ("np.linalg.eig(A)", 1, "np.linalg offers"),
     ("np.tracee(A)", 1, "did you mean trace"),
     ("X.astype(bool)", 1, "astype(float)"),
-    ("np.max(Z1, 0)", 1, "np.maximum(x, 0) or relu(x)"),
+    ("np.max(Z1, 0)", 1, "`maximum(Z1, 0)` (elementwise) or `relu(Z1)`"),
     ("Z1.max(0)", 1, "max(x, axis=0)"),
     ("min(Z1, 0)", 1, "np.minimum(x, 0)"),
 ])
