@@ -224,7 +224,7 @@ def check_claim(source: Derivation | Model, claim: Claim, *, oracles: Iterable[s
     _validate_tolerances(rtol, atol)
 
     model = source.model_of(claim) if isinstance(source, Derivation) else (claim.model or source)
-    plan = second_size(model, [claim.source or ""]) if second else None
+    plan = (SecondSize(None, {}, {}, f"no second size: {claim.fixed_size}") if claim.fixed_size else second_size(model, [claim.source or ""])) if second else None
     r = _check_claim(source, claim, oracles=tuple(oracles), n_points=n_points, seed=seed, options=options,
                      name_dims=plan is None or plan.available, rtol=rtol, atol=atol)
     if plan is not None:
@@ -266,6 +266,13 @@ def at_second_size(source: Derivation | Model, claim: Claim, r: ClaimResult, pla
                       rtol=rtol, atol=atol)
     r = replace(r, sizes=sizes)
     at2 = f"at the second size ({dims_text(plan.dims, plan.constants)})"
+    shaky = _numerically_inconclusive(r2)
+    if shaky:  # the finite differences could not decide there: the first size's verdict stands, no dim is named
+        diag = r.diagnosis
+        if r.verdict == "incorrect" and r.cases:
+            diag = diagnose_all(r.cases, batch_names(r.model), name_dims=False, truth_name=truth_name(claim, r.model))
+        return replace(r, diagnosis=diag, sizes=f"{first}; second size {dims_text(plan.dims, plan.constants)} "
+                       f"inconclusive ({shaky}), so no dim is named in a diagnosis")
     if r2.verdict in ("shape error", "not evaluable"):
         return replace(r, verdict=r2.verdict, diagnosis=None, repair=None,
                        message=f"{at2}: {r2.message}; at {first} the formula could be evaluated only because "
@@ -288,6 +295,21 @@ def at_second_size(source: Derivation | Model, claim: Claim, r: ClaimResult, pla
         return replace(r, diagnosis=Diagnosis("no simple relation", f"{r.diagnosis.text} at {first}; it could not "
                        f"be confirmed {at2}"))
     return r
+
+
+def _numerically_inconclusive(r: ClaimResult) -> str:
+    """Why the finite differences at the second size cannot decide ('' when they can): a point where
+    steps h and 2h disagree (a kink or ill-conditioning) or where values are not finite. Only a clean
+    measurement there may overturn the first size's verdict."""
+    fd = r.oracles.get("finite_difference")
+    if fd is None:
+        return ""
+    text = fd.message or ""
+    if fd.status == "non-smooth" or "non-smooth" in text:
+        return "finite differences: steps h and 2h disagree at a point"
+    if r.verdict == "not evaluable" and ("NaN" in (r.message or "") or "inf" in (r.message or "")):
+        return "values are not finite at a point"
+    return ""
 
 
 def _validate_tolerances(rtol: float | None, atol: float) -> None:

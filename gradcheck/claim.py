@@ -58,6 +58,7 @@ class Claim:
     lr: str | None = None
     model: Model | None = None
     source: str | None = None  # formula text (homework files); else read from the function
+    fixed_size: str = ""  # why the formula holds at the model's own sizes only (written entry by entry): no second size
 
     def __post_init__(self):
         if self.kind not in KINDS:

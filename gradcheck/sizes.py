@@ -23,6 +23,7 @@ repairs that bring in a dim or constant are not offered; the output says so.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Iterable, Mapping
@@ -100,12 +101,25 @@ def second_size(model: Model, formula_texts: Iterable[str] = ()) -> SecondSize:
     symbolic = None if model.symbolic_dims is None else {k: v for k, v in dims.items() if k in model.symbolic_dims}
     try:
         resized = Model(model.name, dims, model.steps, model.data, model.params, constants, model.objective,
-                        model.sense, symbolic, model.param_scale, None, "this is the model's second size")
+                        model.sense, symbolic, model.param_scale * fan_in_factor(model.dims, dims), None,
+                        "this is the model's second size")
         draw_points(resized, 1, seed=0)
     except Exception as exc:  # noqa: BLE001 - a model that only works at its own dims is reported as such
         return SecondSize(None, dims, constants, f"no second size: the model fails at dims {dims_text(dims)} "
                           f"({type(exc).__name__}: {exc})")
     return SecondSize(resized, dims, constants)
+
+
+def fan_in_factor(first: Mapping[str, int], second: Mapping[str, int]) -> float:
+    """Parameter scale at the second size relative to the first: 1/sqrt(r), r the geometric mean ratio of
+    the dims that grew. Larger dims sum more terms per unit (a layer's fan-in), so without it activations
+    grow by about sqrt(r) per layer and saturate (sigmoid at 0 or 1, log of ~0), where finite differences
+    lose their accuracy; with it the second size sees values of the first size's magnitude."""
+    ratios = [second[k] / v for k, v in first.items() if v > 1 and k in second and second[k] > v]
+    if not ratios:
+        return 1.0
+    geometric_mean = math.exp(sum(math.log(x) for x in ratios) / len(ratios))
+    return 1.0 / math.sqrt(geometric_mean)
 
 
 def dims_text(dims: Mapping[str, int], constants: Mapping[str, float] | None = None) -> str:

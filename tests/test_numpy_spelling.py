@@ -168,8 +168,8 @@ def test_numpy_spelling_is_rewritten_to_plain_names(text, plain):
     ("np.tracee(A)", 1, "did you mean trace"),
     ("X.astype(bool)", 1, "astype(float)"),
     ("np.max(Z1, 0)", 1, "`maximum(Z1, 0)` (elementwise) or `relu(Z1)`"),
-    ("Z1.max(0)", 1, "max(x, axis=0)"),
-    ("min(Z1, 0)", 1, "np.minimum(x, 0)"),
+    ("Z1.max(0)", 1, "`max(Z1, axis=0)`"),
+    ("min(Z1, 0)", 1, "`minimum(Z1, 0)`"),
 ])
 def test_unsupported_numpy_says_what_to_write(text, column, words):
     with pytest.raises(ExpressionError) as info:

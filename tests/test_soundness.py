@@ -514,7 +514,8 @@ def test_last_bit_noise_cannot_change_a_byte_of_the_report(column_weights):
 
     results = [check_claim(column_weights, c) for c in column_weights.claims]
     md, js = render_markdown([(column_weights, results)]), dumps(build_json([(column_weights, results)]))
-    assert "< 1e-12" in md  # a correct claim's rounding noise is printed as the floor
+    # a correct claim's rounding noise is printed as the floor (`<` written as an entity: no HTML can form)
+    assert "&lt; 1e-12" in md
     for k in range(1, 4):
         noisy = [replace(r, oracles={o: _perturbed(v, k) for o, v in r.oracles.items()}) for r in results]
         assert render_markdown([(column_weights, noisy)]) == md
@@ -551,3 +552,48 @@ def test_printed_arrays_show_rounding_noise_as_zero(noise):
     base = np.array([1.5, -0.25] + [0.0] * len(noise))
     noisy = base + np.array([0.0, 0.0] + noise)
     assert array_text(noisy) == array_text(base)
+
+
+# ------------------------------------------------------------------ second size: no false alarm from saturation
+DEEP_SIGMOID = '''
+title = "three sigmoid layers, wide second size"
+[dims]
+m = 3
+d = 4
+h = 3
+[data]
+X = { shape = ["m", "d"] }
+Y = { shape = ["m", 1], kind = "binary" }
+[params]
+W1 = ["d", "h"]
+W2 = ["h", "h"]
+W3 = ["h", 1]
+[forward]
+A1 = "tanh(X @ W1)"
+A2 = "relu(A1 @ W2)"
+P = "sigmoid(A2 @ W3)"
+loss = "-sum(Y * log(P) + (1 - Y) * log(1 - P)) / m"
+[[claims]]
+name = "dW3"
+wrt = "W3"
+formula = "A2.T @ (P - Y) / m"
+'''
+
+
+def test_a_correct_claim_stays_correct_at_a_wider_second_size(tmp_path):
+    """The second size's larger fan-in must not saturate the network into a false "size coincidence"
+    (parameters are scaled by the fan-in factor there, and numerically shaky points never overturn)."""
+    d = homework(tmp_path, DEEP_SIGMOID)
+    r = check_claim(d, d.claims[0], oracles=FD)
+    assert r.verdict == "correct", (r.diagnosis, r.message, r.sizes)
+    assert "second size" in r.sizes
+
+
+@pytest.mark.parametrize("first,second,factor", [
+    ({"m": 4, "d": 3}, {"m": 16, "d": 12}, 0.5),   # every dim 4x wider: parameters halved
+    ({"m": 1, "d": 3}, {"m": 1, "d": 3}, 1.0),     # nothing grew
+])
+def test_fan_in_factor(first, second, factor):
+    from gradcheck.sizes import fan_in_factor
+
+    assert fan_in_factor(first, second) == pytest.approx(factor)

@@ -16,6 +16,10 @@ from gradcheck.latex.lower import Context
 from gradcheck.latex.notation import Notation
 
 
+ENTRYWISE = ("the LaTeX writes its entries one by one (a matrix of entries, or an index sum unrolled over "
+             "the example's ranges), so it is read at these sizes only")
+
+
 class _Unreadable:
     """A formula with no arguments that raises the LaTeX error when the engine evaluates it."""
 
@@ -67,7 +71,9 @@ def equation_claims(eq: Equation, base: str, model, derivatives: Mapping[str, tu
         expr = parse(step.formula, where=f"{where}: claim {name!r}" if where else f"claim {name!r}")
         uses = {r: derivatives[r] for r in expr.names if r in derivatives}
         uses.update({r: ow for r, ow in step.uses.items() if r in expr.names})
-        out.append(Claim(name, eq.wrt, expr.as_function(expr.names), uses=uses, source=expr.source, **common))
+        fixed = ENTRYWISE if "stack([" in expr.source else ""
+        out.append(Claim(name, eq.wrt, expr.as_function(expr.names), uses=uses, source=expr.source,
+                         fixed_size=fixed, **common))
     return out
 
 

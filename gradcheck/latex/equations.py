@@ -20,6 +20,7 @@ import numpy as np
 from gradcheck.latex import grammar as g
 from gradcheck.latex.grammar import LatexError
 from gradcheck.latex.lower import MUL, Context, Deriv, Lowerer, Val, lower_expression, order_axes, wrap
+from gradcheck.latex.values import dim_text
 from gradcheck.latex.nodes import _label, _single
 from gradcheck.latex.notation import ACCENT_SUFFIX, OBJECTIVE_SPELLINGS, greek_stems, squash
 
@@ -340,7 +341,8 @@ def finish(v: Val, ctx: Context, eq: Equation, order: tuple, node) -> str:
         squeezed = tuple(n for n in shape if n != 1)
         if len(order) != len(shape) and len(order) == len(squeezed) and len(shape) == 2:
             text = order_axes(v, order, squeezed, ctx, node)  # a row / column vector written with one index
-            return f"reshape({text}, {tuple(shape)!r})"
+            # -1 for the long axis: the formula holds at any size, not only at this one (the second size)
+            return f"reshape({text}, {tuple(1 if n == 1 else -1 for n in shape)!r})"
         if len(order) != len(shape):
             raise ctx.fail(f"the free indices ({', '.join(order)}) do not match the {len(shape)} axes of the "
                            f"derivative (shape {shape})", node)
@@ -355,9 +357,11 @@ def finish(v: Val, ctx: Context, eq: Equation, order: tuple, node) -> str:
                        "index the right side too, or drop the indices on the left")
     got = ctx.shape(v)
     if got is not None and len(shape) == 1 and len(got) == 2 and 1 in got and int(np.prod(got)) == shape[0]:
-        return f"reshape({v.text}, ({shape[0]},))"  # a row/column vector written for a 1-D array
+        return f"reshape({v.text}, (-1,))"  # a row/column vector written for a 1-D array
     if got == () and shape != () and _is_literal(v.text):
-        return f"{wrap(v, MUL)} * ones({tuple(shape)!r})"  # "= 0", "= 1": every entry
+        if eq.claim_kind in ("gradient", "elementwise"):  # "= 0", "= 1": every entry, at any size
+            return f"{wrap(v, MUL)} * ones_like({eq.wrt})"
+        return f"{wrap(v, MUL)} * ones(({''.join(dim_text(ctx.model, n) + ', ' for n in shape)}))"
     return v.text
 
 

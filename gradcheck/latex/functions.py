@@ -110,7 +110,7 @@ class FunctionRules:
         if key == "diag":
             shape = self.ctx.shape(args[0])
             if shape is not None and len(shape) == 2 and 1 in shape:  # diag of a row or column vector
-                return Val(f"diag(reshape({args[0].text}, ({max(shape)},)))")
+                return Val(f"diag(reshape({args[0].text}, (-1,)))")
             return Val(f"diag({args[0].text})")
         if key == "det":
             return Val(f"det({args[0].text})")

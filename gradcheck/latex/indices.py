@@ -7,7 +7,7 @@ import numpy as np
 from gradcheck.latex import grammar as g
 from gradcheck.latex.nodes import _affine, _integer, _letter, _letters_run
 from gradcheck.latex.notation import squash
-from gradcheck.latex.values import ATOM, CMP, MAX_GATHER, MUL, Val, _Lowered, _source, wrap
+from gradcheck.latex.values import ATOM, CMP, MAX_GATHER, MUL, Val, _Lowered, _source, dim_text, wrap
 
 
 class IndexRules:
@@ -25,10 +25,10 @@ class IndexRules:
                 if size is None:
                     raise self.ctx.fail(f"the ranges of {la} and {lb} are not known here", rel,
                                         "index a symbol with them too")
-                return Val(f"eye({size})", ATOM, (la, lb))
+                return Val(f"eye({dim_text(self.ctx.model, size)})", ATOM, (la, lb))
             value = _integer(b_node)
             if value is not None and size is not None:
-                return Val(f"eye({size})[:, {value - 1}]", ATOM, (la,))
+                return Val(f"eye({dim_text(self.ctx.model, size)})[:, {value - 1}]", ATOM, (la,))
         if op == "!=":
             raise self.ctx.fail("write \\neq indicators as 1 - \\mathbb{1}[k = j]", rel)
         a, b = self.lower(a_node), self.lower(b_node)

@@ -25,7 +25,7 @@ from gradcheck.latex.grammar import LatexError
 from gradcheck.latex.indices import IndexRules
 from gradcheck.latex.nodes import _is_one
 from gradcheck.latex.symbols import SymbolRules
-from gradcheck.latex.values import ADD, ATOM, MUL, UNARY, Context, Deriv, Val, _source, wrap
+from gradcheck.latex.values import ADD, ATOM, MUL, UNARY, Context, Deriv, Val, _source, dim_text, wrap
 
 __all__ = ["Context", "Deriv", "Lowerer", "Val", "lower_expression", "order_axes", "wrap"]
 
@@ -183,7 +183,7 @@ class Lowerer(SymbolRules, DerivativeRules, FunctionRules, IndexRules):
                 size = self.ctx.shape(left[0])[-1]
             else:
                 continue
-            text = f"ones(({size}, 1))" + (".T" if v.ones == "row" else "")
+            text = f"ones(({dim_text(self.ctx.model, size)}, 1))" + (".T" if v.ones == "row" else "")
             out[k] = (op, Val(text), n)
         return out
 
@@ -210,11 +210,13 @@ class Lowerer(SymbolRules, DerivativeRules, FunctionRules, IndexRules):
         if a.ones:
             sb = self.ctx.shape(b)
             if sb:
-                a = Val(f"ones(({sb[0]}, 1)).T" if a.ones == "row" else f"ones(({sb[0]}, 1))")
+                n = dim_text(self.ctx.model, sb[0])
+                a = Val(f"ones(({n}, 1)).T" if a.ones == "row" else f"ones(({n}, 1))")
         if b.ones:
             sa = self.ctx.shape(a)
             if sa:
-                b = Val(f"ones(({sa[-1]}, 1))" if b.ones == "col" else f"ones(({sa[-1]}, 1)).T")
+                n = dim_text(self.ctx.model, sa[-1])
+                b = Val(f"ones(({n}, 1))" if b.ones == "col" else f"ones(({n}, 1)).T")
         return a, b
 
     def binary(self, a: Val, b: Val, op: str, prec: int, node, right_prec: int | None = None) -> Val:
@@ -293,6 +295,6 @@ def order_axes(v: Val, order: tuple, shape: tuple, ctx: Context, node) -> str:
                        f"sum over it (\\sum_{{{extra[0]}}}) or use the left side's indices {', '.join(order)}")
     aligned = Lowerer.align(v, order) if axes else v
     if len(axes) < len(order):
-        return f"{wrap(aligned, MUL)} * ones({tuple(shape)!r})"
+        return f"{wrap(aligned, MUL)} * ones(({''.join(dim_text(ctx.model, n) + ', ' for n in shape)}))"
     return aligned.text
 

@@ -17,7 +17,7 @@ from gradcheck.latex.nodes import (
     _single,
 )
 from gradcheck.latex.notation import ACCENT_SUFFIX, TRANSPARENT_FONTS, greek_stems
-from gradcheck.latex.values import ATOM, MUL, POW, Context, Deriv, Val, _source, wrap
+from gradcheck.latex.values import ATOM, MUL, POW, Context, Deriv, Val, _source, dim_text, wrap
 
 
 class SymbolRules:
@@ -76,7 +76,7 @@ class SymbolRules:
             rest = tuple(s for s in scripts if s is not sub)
             if sub is not None:
                 size = self.bound_value(sub, node)
-                v = Val(f"ones(({size}, 1))")
+                v = Val(f"ones(({dim_text(self.ctx.model, size)}, 1))")
             else:
                 v = Val("", ones="col")
             for s in rest:

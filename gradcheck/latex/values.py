@@ -110,3 +110,10 @@ class _Lowered(g.Node):
         object.__setattr__(self, "start", 0)
         object.__setattr__(self, "end", 0)
         object.__setattr__(self, "v", v)
+
+
+def dim_text(model, n) -> str:
+    """A size as the dim it is, when exactly one dim of the model has it (``m`` rather than ``4``), so the
+    lowered formula holds at any size (the second size); the number when no dim, or several, have it."""
+    named = [k for k, v in model.dims.items() if v == n]
+    return named[0] if len(named) == 1 else str(n)

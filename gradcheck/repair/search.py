@@ -36,7 +36,7 @@ from gradcheck.model import Model
 from gradcheck.repair.edits import Activation, Context, Edit, generate, sites
 from gradcheck.repair.latex import describe_repair
 from gradcheck.repair.source import NotSearchable, formula_expression
-from gradcheck.sizes import second_size
+from gradcheck.sizes import SecondSize, second_size
 
 SCREEN_RTOL = 1e-6
 N_SCREEN_POINTS = 2
@@ -247,7 +247,7 @@ def find_repair(source: Derivation | Model, claim: Claim, *, max_edits: int = 2,
     else:
         model, uses = claim.model or source, dict(claim.uses)
     extra = _earlier_uses(source, claim, model, uses)
-    plan = second_size(model, [claim.source or ""])
+    plan = (SecondSize(None, {}, {}, f"no second size: {claim.fixed_size}") if claim.fixed_size else second_size(model, [claim.source or ""]))
     symbols = dict(getattr(source, "symbols", None) or {})
 
     def outcome(repair, message, tried=0, confirmations=0):
