@@ -66,6 +66,8 @@ def claim_agreement(derivation: Derivation, claim: Claim, notation: Notation, *,
     latex_claim, = equation_claims(eq, f"{claim.name}.latex", model, derivation.derivative_names(claim))
     latex_claim = Claim(**{**latex_claim.__dict__, "model": claim.model, "kind": claim.kind,
                            "layout": claim.layout})
+    if claim.layout in ("squeezed", "row", "column", "flat"):  # the document's declared convention
+        latex_claim = in_layout(latex_claim, claim.layout, standard_shape(claim, model))
     r = check_claim(derivation, latex_claim, **(check_kwargs or {}))
     status = "agree" if r.verdict == claim.expect else "disagree"
     return Agreement(status=status, latex_verdict=r.verdict, formula=last.formula,
@@ -75,3 +77,39 @@ def claim_agreement(derivation: Derivation, claim: Claim, notation: Notation, *,
 
 def derivation_agreement(derivation: Derivation, notation: Notation, **kwargs) -> list[Agreement]:
     return [claim_agreement(derivation, c, notation, **kwargs) for c in derivation.claims]
+
+
+def standard_shape(claim: Claim, model) -> tuple:
+    """The shape of the claim's derivative before its declared layout (what the LaTeX lowers to)."""
+    import numpy as np
+
+    from gradcheck.points import draw_points
+
+    values = model.forward(draw_points(model, 1, seed=0)[0].values)
+    of_shape, wrt_shape = np.shape(values[claim.target(model)]), np.shape(values[claim.wrt])
+    return tuple(wrt_shape) if claim.kind in ("gradient", "recursion", "update", "elementwise") \
+        else tuple(of_shape) + tuple(wrt_shape)
+
+
+def in_layout(latex_claim: Claim, layout: str, shape: tuple) -> Claim:
+    """The LaTeX's value written in the document's declared layout (row, column, flat or squeezed), with
+    sizes taken from the value itself so that it holds at every size."""
+    from dataclasses import replace
+
+    from gradcheck.expr import parse
+
+    src = f"({latex_claim.source})"
+    if layout == "squeezed":
+        kept = [i for i, n in enumerate(shape) if n != 1]
+        if kept == list(range(len(shape))):
+            return latex_claim
+        if len(kept) > 1:  # sizes as numbers: this comparison is made at the document's sizes only
+            target = "(" + "".join(f"{shape[i]}, " for i in kept) + ")"
+            expr = parse(f"reshape({src}, {target})", where=f"claim {latex_claim.name!r}")
+            return replace(latex_claim, formula=expr.as_function(expr.names), source=expr.source,
+                           fixed_size="the document's squeezed layout is written at its own sizes")
+        target = "(-1,)" if kept else "()"
+    else:
+        target = {"row": "(1, -1)", "column": "(-1, 1)", "flat": "(-1,)"}[layout]
+    expr = parse(f"reshape({src}, {target})", where=f"claim {latex_claim.name!r}")
+    return replace(latex_claim, formula=expr.as_function(expr.names), source=expr.source)

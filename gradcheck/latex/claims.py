@@ -6,6 +6,8 @@ LaTeX error (quoted, with the place marked), so one bad step never hides the oth
 
 from __future__ import annotations
 
+import re
+
 from typing import Mapping
 
 from gradcheck.claim import Claim
@@ -16,6 +18,9 @@ from gradcheck.latex.lower import Context
 from gradcheck.latex.notation import Notation
 
 
+AMBIGUOUS_SIZE = ("the LaTeX leaves a size implicit (a \\mathbf{1} or an identity) whose length more than one dim "
+                  "has, so it is read at these sizes only")
+_NUMERIC_SIZE = re.compile(r"\b(?:ones|eye)\(\(?\d")
 ENTRYWISE = ("the LaTeX writes its entries one by one (a matrix of entries, or an index sum unrolled over "
              "the example's ranges), so it is read at these sizes only")
 
@@ -71,7 +76,7 @@ def equation_claims(eq: Equation, base: str, model, derivatives: Mapping[str, tu
         expr = parse(step.formula, where=f"{where}: claim {name!r}" if where else f"claim {name!r}")
         uses = {r: derivatives[r] for r in expr.names if r in derivatives}
         uses.update({r: ow for r, ow in step.uses.items() if r in expr.names})
-        fixed = ENTRYWISE if "stack([" in expr.source else ""
+        fixed = ENTRYWISE if "stack([" in expr.source else AMBIGUOUS_SIZE if _NUMERIC_SIZE.search(expr.source) else ""
         out.append(Claim(name, eq.wrt, expr.as_function(expr.names), uses=uses, source=expr.source,
                          fixed_size=fixed, **common))
     return out

@@ -210,12 +210,12 @@ class Lowerer(SymbolRules, DerivativeRules, FunctionRules, IndexRules):
         if a.ones:
             sb = self.ctx.shape(b)
             if sb:
-                n = dim_text(self.ctx.model, sb[0])
+                n = f"{wrap(b, ATOM)}.shape[0]"  # the operand's own length: right at every size
                 a = Val(f"ones(({n}, 1)).T" if a.ones == "row" else f"ones(({n}, 1))")
         if b.ones:
             sa = self.ctx.shape(a)
             if sa:
-                n = dim_text(self.ctx.model, sa[-1])
+                n = f"{wrap(a, ATOM)}.shape[{len(sa) - 1}]"
                 b = Val(f"ones(({n}, 1))" if b.ones == "col" else f"ones(({n}, 1)).T")
         return a, b
 
