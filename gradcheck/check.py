@@ -123,9 +123,9 @@ def _run(oracle: str, model: Model, claim: Claim, points: list[Point], uses, see
 
             return autodiff(model, claim, points, uses, **options.get(oracle, {}))
         if oracle == "symbolic":
-            from gradcheck.oracles.symbolic import symbolic
+            from gradcheck.oracles.symbolic_bounded import symbolic_bounded
 
-            return symbolic(model, claim, points, uses, seed=seed, **options.get(oracle, {}))
+            return symbolic_bounded(model, claim, uses, seed=seed, **options.get(oracle, {}))
         raise ModelError(f"unknown oracle {oracle!r}; choose from {', '.join(ORACLES)}")
     except ShapeClash as exc:
         return Measurement(oracle, "", dict(model.dims), error=f"shape error: {exc}", seconds=time.perf_counter() - t0)
@@ -192,6 +192,7 @@ def _check_claim(source: Derivation | Model, claim: Claim, *, oracles: Iterable[
 
     measured = {o: _run(o, model, claim, points, uses, seed, options) for o in oracles}
     verdicts = {o: judge(m) for o, m in measured.items()}
+    notes += budget_notes(verdicts)
     reference = _reference(measured)
     claimed = reference.points[0].claimed if reference else None
     truth = reference.points[0].truth if reference else None
@@ -222,6 +223,21 @@ def _check_claim(source: Derivation | Model, claim: Claim, *, oracles: Iterable[
         return result("incorrect", diagnosis=diag, **common)
     split = ", ".join(f"{o} {s}" for o, s in decisive.items())
     return result("oracles disagree", message=f"the oracles do not agree on this claim: {split}", **common)
+
+
+ORACLE_NAMES = {"finite_difference": "finite differences", "symbolic": "SymPy", "autodiff": "JAX"}
+BUDGET_PHRASES = ("gave up after", "ran out of memory", "failed: the worker process ended")
+
+
+def budget_notes(verdicts: Mapping[str, OracleVerdict]) -> tuple[str, ...]:
+    """A note per oracle stopped by its time or memory budget, and how many oracles judged the claim:
+    "judged by 2 of 3 oracles (SymPy: gave up after 10 s)"."""
+    stopped = {o: v.message for o, v in verdicts.items() if v.message.startswith(BUDGET_PHRASES)}
+    if not stopped:
+        return ()
+    judged = sum(v.status in ("pass", "fail") for v in verdicts.values())
+    why = "; ".join(f"{ORACLE_NAMES.get(o, o)}: {m}" for o, m in stopped.items())
+    return (f"judged by {judged} of {len(verdicts)} oracles ({why})",)
 
 
 def _with_negations(model: Model, names: Iterable[str]) -> tuple[Model, dict[str, str]]:

@@ -127,6 +127,11 @@ def run_check(args: argparse.Namespace) -> int:
     if not quiet:
         print(f"{derivation.source}: {derivation.title} ({len(derivation.claims)} claims)", file=talk)
     t0 = time.perf_counter()
+    if "symbolic" in oracles:  # SymPy works in its own process while finite differences and JAX run here
+        from gradcheck.oracles.symbolic_bounded import prefetch
+
+        prefetch([(derivation.model_of(c), c, derivation.derivative_names(c)) for c in derivation.claims],
+                 seed=kwargs["seed"])
     results, notes_seen = [], set()
     width = max([12] + [len(c.name) for c in derivation.claims])
     for claim in derivation.claims:
