@@ -111,6 +111,34 @@ def trace_shapes(model: Model, claim: Claim, point: Point, uses) -> tuple[tuple,
     return np.shape(claimed), np.shape(values[claim.target(model)]), np.shape(values[claim.wrt])
 
 
+def prepare(source: Derivation | Model, claims: Iterable[Claim], *, oracles: Iterable[str] = ORACLES,
+            seed: int = 0) -> None:
+    """Get the oracles ready for these claims before they are checked one by one: JAX compiles one
+    function for every derivative they need (per model), and SymPy starts on them in its own
+    worker process, so that it runs while finite differences and JAX work here."""
+    oracles = tuple(oracles)
+    items = []
+    for claim in claims:
+        if isinstance(source, Derivation):
+            model, uses = source.model_of(claim), source.derivative_names(claim)
+        else:
+            model, uses = claim.model or source, dict(claim.uses)
+        try:
+            _validate_names(model, claim, uses)
+        except ModelError:
+            continue
+        items.append((model, claim, uses))
+    if "autodiff" in oracles:
+        from gradcheck.oracles.autodiff import plan
+
+        for model, claim, uses in items:
+            plan(model, [(claim.target(model), claim.wrt), *uses.values()])
+    if "symbolic" in oracles:
+        from gradcheck.oracles.symbolic_bounded import prefetch
+
+        prefetch(items, seed=seed)
+
+
 def _run(oracle: str, model: Model, claim: Claim, points: list[Point], uses, seed: int, options) -> Measurement:
     t0 = time.perf_counter()
     try:

@@ -103,7 +103,7 @@ def _repair(derivation, r, oracles, budget: float):
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from gradcheck.check import check_claim
+    from gradcheck.check import check_claim, prepare
     from gradcheck.homework.load import load
     from gradcheck.model import ModelError
     from gradcheck.oracles import ORACLES
@@ -127,11 +127,7 @@ def run_check(args: argparse.Namespace) -> int:
     if not quiet:
         print(f"{derivation.source}: {derivation.title} ({len(derivation.claims)} claims)", file=talk)
     t0 = time.perf_counter()
-    if "symbolic" in oracles:  # SymPy works in its own process while finite differences and JAX run here
-        from gradcheck.oracles.symbolic_bounded import prefetch
-
-        prefetch([(derivation.model_of(c), c, derivation.derivative_names(c)) for c in derivation.claims],
-                 seed=kwargs["seed"])
+    prepare(derivation, derivation.claims, oracles=oracles, seed=kwargs["seed"])
     results, notes_seen = [], set()
     width = max([12] + [len(c.name) for c in derivation.claims])
     for claim in derivation.claims:
