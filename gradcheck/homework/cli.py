@@ -107,6 +107,7 @@ def run_check(args: argparse.Namespace) -> int:
     from gradcheck.homework.load import load
     from gradcheck.model import ModelError
     from gradcheck.oracles import ORACLES
+    from gradcheck.progress import progress_bar, say
 
     out, err = sys.stdout, sys.stderr
     try:
@@ -130,7 +131,10 @@ def run_check(args: argparse.Namespace) -> int:
     prepare(derivation, derivation.claims, oracles=oracles, seed=kwargs["seed"])
     results, notes_seen = [], set()
     width = max([12] + [len(c.name) for c in derivation.claims])
+    bar = progress_bar(len(derivation.claims), talk, enabled=not quiet)
     for claim in derivation.claims:
+        if bar is not None:
+            bar.set_description_str(f"checking {claim.name}")
         r = _repair(derivation, check_claim(derivation, claim, **kwargs), oracles,
                     0.0 if getattr(args, "no_repair", False) else getattr(args, "repair_budget", 5.0))
         results.append(r)
@@ -138,8 +142,12 @@ def run_check(args: argparse.Namespace) -> int:
             for note in r.notes:
                 if note not in notes_seen:
                     notes_seen.add(note)
-                    print(f"  note: {note}", file=talk)
-            print("  " + _line(r, width), file=talk)
+                    say(bar, f"  note: {note}", talk)
+            say(bar, "  " + _line(r, width), talk)
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
     n_ok = sum(_ok(r) for r in results)
     counts: dict[str, int] = {}
     for r in results:

@@ -99,10 +99,12 @@ def exact_floats(x) -> np.ndarray:
     return out
 
 
-def _gradient_symengine(expr, syms: list) -> list | None:
+def _gradient_symengine(expr, syms: list, to_sympy: bool = True) -> list | None:
     """d expr / d s for every symbol, differentiated by SymEngine (a C++ core, 10-100x faster than
-    SymPy on the large expressions of a layer's forward pass) and converted back to SymPy with the
-    original (real) symbols; None when SymEngine is missing or cannot take the expression whole."""
+    SymPy on the large expressions of a layer's forward pass); converted back to SymPy with the
+    original (real) symbols when ``to_sympy`` (converting back costs more than differentiating: a
+    true value that is only evaluated and compared stays in SymEngine); None when SymEngine is
+    missing or cannot take the expression whole."""
     try:
         import symengine
         import sympy
@@ -113,16 +115,18 @@ def _gradient_symengine(expr, syms: list) -> list | None:
         back = {sympy.Symbol(x.name): x for x in expr.free_symbols if isinstance(x, sympy.Symbol)}
         out = []
         for x in syms:
-            d = sympy.sympify(se_expr.diff(symengine.Symbol(x.name))).xreplace(back)
-            if d.has(sympy.Derivative, sympy.Subs):
+            d = se_expr.diff(symengine.Symbol(x.name))
+            if d.atoms(symengine.Derivative, symengine.Subs):  # |x|, max: SymPy knows their derivatives
                 return None
-            out.append(d)
+            out.append(sympy.sympify(d).xreplace(back) if to_sympy else d)
         return out
     except Exception:  # noqa: BLE001 - a function SymEngine does not know: SymPy differentiates
         return None
 
 
-def _jacobian(of_value, syms: np.ndarray) -> np.ndarray:
+def _jacobian(of_value, syms: np.ndarray, to_sympy: bool = True) -> np.ndarray:
+    """The numerator-layout Jacobian of ``of_value`` in ``syms``, entry by entry (SymPy expressions;
+    without ``to_sympy`` its entries may be SymEngine expressions in the same symbols' names)."""
     import sympy
 
     of_arr = _as_obj(of_value)
@@ -130,7 +134,7 @@ def _jacobian(of_value, syms: np.ndarray) -> np.ndarray:
     flat_syms = list(syms.reshape(-1))
     for i in np.ndindex(of_arr.shape):
         expr = sympy.sympify(of_arr[i])
-        grad = _gradient_symengine(expr, flat_syms)
+        grad = _gradient_symengine(expr, flat_syms, to_sympy)
         for k, j in enumerate(np.ndindex(syms.shape)):
             out[i + j] = grad[k] if grad is not None else sympy.diff(expr, syms[j])
     return out
@@ -174,12 +178,14 @@ def _compile(syms: np.ndarray, arrays: list[np.ndarray]):
     import mpmath
     import sympy
 
-    flat = [sympy.sympify(e) for a in arrays for e in a.reshape(-1)]
+    flat = [e for a in arrays for e in a.reshape(-1)]
     slow: list = []
 
     def by_lambdify(values):
         if not slow:
-            slow.append(sympy.lambdify(list(syms.reshape(-1)), flat, modules="mpmath", cse=True, dummify=False))
+            real = {sympy.Symbol(x.name): x for x in syms.reshape(-1)}  # SymEngine drops `real=True`
+            exprs = [sympy.sympify(e).xreplace(real) for e in flat]
+            slow.append(sympy.lambdify(list(syms.reshape(-1)), exprs, modules="mpmath", cse=True, dummify=False))
         with mpmath.workdps(DIGITS):
             return list(slow[0](*values))
 
@@ -254,15 +260,30 @@ SIMPLIFY_MAX_OPS = 60  # sympy.simplify is tried on entries up to this size (exp
 SIMPLIFY_OPS_PER_CLAIM = 600  # and on at most this many operations per claim in all
 
 
-def _prove_zero(diff: np.ndarray) -> bool:
-    """Does every entry of ``diff`` reduce to 0? ``expand`` first (cheap), then ``simplify`` on small
-    entries. The bounds are sizes, not times, so that the same claim is proved on every machine;
-    the worker's time budget (:mod:`gradcheck.oracles.symbolic_bounded`) is only a safety net."""
+def _expands_to_zero(a, b) -> bool:
+    """a - b expanded by SymEngine is 0 (a sound identity; False when SymEngine cannot take them)."""
+    try:
+        import symengine
+
+        return symengine.expand(symengine.sympify(a) - symengine.sympify(b)) == 0
+    except Exception:  # noqa: BLE001 - SymPy decides
+        return False
+
+
+def _prove_zero(claimed: np.ndarray, truth: np.ndarray) -> bool:
+    """Does every entry of ``claimed - truth`` reduce to 0? ``expand`` first (cheap: SymEngine, then
+    SymPy), then ``simplify`` on small entries. The bounds are sizes, not times, so that the same
+    claim is proved on every machine; the worker's time budget
+    (:mod:`gradcheck.oracles.symbolic_bounded`) is only a safety net."""
     import sympy
 
     simplify_left = SIMPLIFY_OPS_PER_CLAIM
-    for idx in np.ndindex(diff.shape):
-        e = sympy.sympify(diff[idx])
+    for idx in np.ndindex(claimed.shape):
+        if _expands_to_zero(claimed[idx], truth[idx]):
+            continue
+        t = sympy.sympify(truth[idx])  # from SymEngine: its symbols lost `real=True`, give it back
+        t = t.xreplace({x: sympy.Symbol(x.name, real=True) for x in t.free_symbols if not x.is_real})
+        e = sympy.sympify(claimed[idx]) - t
         if e == 0:
             continue
         ops = sympy.count_ops(e)
@@ -336,7 +357,7 @@ def _setup(model: Model, wrt: str, of: str, seed: int):
         small, values, syms, subs, sym_values = point
         of_value = exact_floats(sym_values[of])
         with kinks.sympy_substitution(subs):
-            jac = _jacobian(of_value, syms)
+            jac = _jacobian(of_value, syms, to_sympy=False)
         return small, values, syms, subs, sym_values, of_value, jac
 
     return _cached(("setup", id(model), wrt, of, seed), model, build)
@@ -377,7 +398,7 @@ def symbolic(model: Model, claim: Claim, points, uses: Mapping[str, tuple[str, s
         scale = max(float(np.max(np.abs(truth_f))) if truth_f.size else 0.0, 1.0)
         if _gap(claimed_mp, truth_mp) > ZERO_TOL * scale:
             decided = "disproved"
-        elif _prove_zero(_as_obj(claimed - truth)):
+        elif _prove_zero(claimed, truth):
             decided = "proved"
         else:
             rng = np.random.default_rng(seed + 104729)

@@ -127,7 +127,20 @@ def _light(s: ClaimSummary) -> ClaimSummary:
     return replace(s, claimed=None, truth=None, point=None, oracles={})
 
 
+def _prepare(doc_id: str, indices: Sequence[int], oracles: Sequence[str] | None, modules: Sequence[str]) -> None:
+    """Queue the claims' SymPy work in its bounded worker and plan JAX's compilation (never fatal)."""
+    from gradcheck.check import prepare
+    from gradcheck.oracles import ORACLES
+
+    doc = available_documents(modules)[doc_id]
+    try:
+        prepare(doc, [doc.claims[k] for k in indices], oracles=tuple(oracles or ORACLES), seed=SEED)
+    except Exception:  # noqa: BLE001 - each claim is then checked (and its failure reported) on its own
+        pass
+
+
 def _work(block: Block) -> list[ClaimSummary]:
+    _prepare(block.doc_id, block.indices, block.oracles, block.modules)
     out = []
     for k in block.indices:
         s = check_document(block.doc_id, k, block.oracles, block.modules)
@@ -189,6 +202,7 @@ def run_checks(docs: Sequence[Any], *, oracles: Sequence[str] | None = None, job
     if pool is None and jobs == 1:
         n = 0
         for d in docs:
+            _prepare(d.id, range(len(d.claims)), oracles, modules)
             for k in range(len(d.claims)):
                 s = check_document(d.id, k, oracles, modules)
                 done[(d.id, k)] = s
