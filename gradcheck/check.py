@@ -112,11 +112,13 @@ def trace_shapes(model: Model, claim: Claim, point: Point, uses) -> tuple[tuple,
 
 
 def prepare(source: Derivation | Model, claims: Iterable[Claim], *, oracles: Iterable[str] = ORACLES,
-            seed: int = 0) -> None:
+            seed: int = 0, options: Mapping[str, dict] | None = None) -> None:
     """Get the oracles ready for these claims before they are checked one by one: JAX compiles one
     function for every derivative they need (per model), and SymPy starts on them in its own
-    worker process, so that it runs while finite differences and JAX work here."""
+    worker process, so that it runs while finite differences and JAX work here. ``options`` must be
+    those that ``check_claim`` will get (the symbolic oracle's ``limit`` applies from here)."""
     oracles = tuple(oracles)
+    options = dict(options or {})
     items = []
     for claim in claims:
         if isinstance(source, Derivation):
@@ -136,7 +138,7 @@ def prepare(source: Derivation | Model, claims: Iterable[Claim], *, oracles: Ite
     if "symbolic" in oracles:
         from gradcheck.oracles.symbolic_bounded import prefetch
 
-        prefetch(items, seed=seed)
+        prefetch(items, seed=seed, **options.get("symbolic", {}))
 
 
 def _run(oracle: str, model: Model, claim: Claim, points: list[Point], uses, seed: int, options) -> Measurement:

@@ -53,10 +53,12 @@ def _submit(model: Model, claim: Claim, uses: Mapping, seed: int, options: Mappi
                           group=("symbolic", id(model), claim.wrt, seed))
 
 
-def prefetch(items, *, seed: int = 0, options: Mapping | None = None, limit: bounded.Budget = LIMIT) -> None:
-    """Queue ``(model, claim, uses)`` items in the worker now; :func:`symbolic_bounded` collects them."""
+def prefetch(items, *, seed: int = 0, limit: bounded.Budget | None = LIMIT, **options) -> None:
+    """Queue ``(model, claim, uses)`` items in the worker now; :func:`symbolic_bounded` collects them
+    (given the same ``seed`` and ``options``). Nothing to queue with ``limit=None`` (in-process SymPy)."""
     items = list(items)
-    options = dict(options or {})
+    if limit is None:
+        return
     for model, claim, _ in items:  # registered before the worker is forked, so it knows them all
         bounded.register(model, claim)
     for model, claim, uses in items:
