@@ -268,15 +268,18 @@ def _fail_running(worker: _Worker, job_id: int, error: str, seconds: float) -> N
 def _receive(worker: _Worker, timeout: float) -> None:
     """Read one message from ``worker`` (or none within ``timeout``); enforce its running job's budget."""
     running = worker.queued[0] if worker.queued else None
-    if running is not None and running in worker.started:
-        budget = _JOBS[running].budget.seconds
-        left = worker.started[running] + budget - time.monotonic()
-        if left <= 0:
-            _fail_running(worker, running, f"gave up after {budget:g} s", budget)
-            return
-        timeout = min(timeout, left)
     try:
-        ready = worker.conn.poll(max(timeout, 0.0))
+        # messages already sent come first: a job whose result waits in the pipe has finished in time,
+        # however long this process was busy elsewhere
+        ready = worker.conn.poll(0)
+        if not ready and running is not None and running in worker.started:
+            budget = _JOBS[running].budget.seconds
+            left = worker.started[running] + budget - time.monotonic()
+            if left <= 0:
+                _fail_running(worker, running, f"gave up after {budget:g} s", budget)
+                return
+            timeout = min(timeout, left)
+        ready = ready or worker.conn.poll(max(timeout, 0.0))
         message = worker.conn.recv() if ready else None
     except (EOFError, OSError):
         how = worker.kill()

@@ -222,3 +222,15 @@ def test_budget_notes(message, note):
                 "symbolic": OracleVerdict("symbolic", "error", "", message=message),
                 "autodiff": OracleVerdict("autodiff", "pass", "jax")}
     assert budget_notes(verdicts) == ((note,) if note else ())
+
+
+def _nap(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+def test_a_job_that_finished_in_time_is_not_failed_because_the_caller_was_busy():
+    budget = bounded.Budget(seconds=0.5, memory_mb=256)
+    jobs = [bounded.submit(_nap, 0.1, budget=budget) for _ in range(3)]
+    time.sleep(1.5)  # the caller works on other oracles; the worker finishes all three meanwhile
+    assert [bounded.wait(j).error for j in jobs] == [None, None, None]

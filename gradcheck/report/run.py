@@ -88,6 +88,12 @@ def select_documents(ids: Sequence[str] | None, modules: Sequence[str] = ()) -> 
 # The repair search for wrong claims is bounded by its candidate cap, not the clock (a budget far above
 # the ~2 s the cap takes), so the report does not depend on the machine's speed.
 REPAIR = {"budget": 120.0, "max_candidates": 2000}
+# SymPy's time budget per claim: far above the few seconds any claim of the documents takes, so it
+# never decides what the report says (it only stops a runaway computation, and says so).
+def _check_options() -> dict:
+    from gradcheck.bounded import Budget
+
+    return {"symbolic": {"limit": Budget(seconds=120.0, memory_mb=1024)}}
 
 
 # ------------------------------------------------------------------------------------------ one claim
@@ -100,8 +106,9 @@ def check_document(doc_id: str, claim_index: int, oracles: Sequence[str] | None 
     doc = available_documents(modules)[doc_id]
     claim = doc.claims[claim_index]
     try:
-        result = check_claim(doc, claim, oracles=tuple(oracles or ORACLES), seed=SEED,
-                             repair={**REPAIR, "oracles": tuple(oracles or ORACLES)})
+        result = check_claim(doc, claim, oracles=tuple(oracles or ORACLES), seed=SEED, options=_check_options(),
+                             repair={**REPAIR, "oracles": tuple(oracles or ORACLES),
+                                     "check_options": _check_options()})
         return summarize(result, claim_index, doc_id)
     except Exception as exc:  # noqa: BLE001 - a check that raises is reported, not dropped
         try:
@@ -134,7 +141,8 @@ def _prepare(doc_id: str, indices: Sequence[int], oracles: Sequence[str] | None,
 
     doc = available_documents(modules)[doc_id]
     try:
-        prepare(doc, [doc.claims[k] for k in indices], oracles=tuple(oracles or ORACLES), seed=SEED)
+        prepare(doc, [doc.claims[k] for k in indices], oracles=tuple(oracles or ORACLES), seed=SEED,
+                options=_check_options())
     except Exception:  # noqa: BLE001 - each claim is then checked (and its failure reported) on its own
         pass
 
