@@ -30,6 +30,9 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     parser.add_argument("--no-repair", action="store_true", help="do not search for a repair of wrong claims")
     parser.add_argument("--repair-budget", type=float, default=5.0, metavar="SECONDS",
                         help="time for the repair search per wrong claim (default 5)")
+    parser.add_argument("--sympy-budget", type=float, default=10.0, metavar="SECONDS",
+                        help="time for SymPy per claim; a claim that needs more is judged by the other "
+                             "oracles, with a note (default 10; its memory is capped at 1 GB)")
     return parser
 
 
@@ -87,7 +90,7 @@ def build_json(derivation, results) -> dict[str, Any]:
                 "claims": [result_json(r) for r in results]}
 
 
-def _repair(derivation, r, oracles, budget: float):
+def _repair(derivation, r, oracles, budget: float, options=None):
     """The repair search (:mod:`gradcheck.repair`) for a wrong claim; never fatal."""
     if r.verdict not in ("incorrect", "shape error") or r.repair is not None or budget <= 0:
         return r
@@ -96,13 +99,14 @@ def _repair(derivation, r, oracles, budget: float):
 
         from gradcheck.repair import find_repair
 
-        outcome = find_repair(derivation, r.claim, budget=budget, oracles=oracles)
+        outcome = find_repair(derivation, r.claim, budget=budget, oracles=oracles, check_options=options)
         return replace(r, repair=outcome.repair) if outcome.repair is not None else r
     except Exception:  # noqa: BLE001 - the repair is a bonus, the verdict stands without it
         return r
 
 
 def run_check(args: argparse.Namespace) -> int:
+    from gradcheck.bounded import Budget
     from gradcheck.check import check_claim, prepare
     from gradcheck.homework.load import load
     from gradcheck.model import ModelError
@@ -121,6 +125,11 @@ def run_check(args: argparse.Namespace) -> int:
         print(f"error: unknown oracle(s) {', '.join(unknown)}; choose from {', '.join(ORACLES)}", file=err)
         return EXIT_BAD_INPUT
     kwargs = {"oracles": oracles, "seed": getattr(args, "seed", 0)}
+    seconds = getattr(args, "sympy_budget", 10.0)
+    if seconds <= 0:
+        print(f"error: --sympy-budget must be positive, got {seconds:g}", file=err)
+        return EXIT_BAD_INPUT
+    kwargs["options"] = {"symbolic": {"limit": Budget(seconds=seconds, memory_mb=1024)}}
     if getattr(args, "points", None):
         kwargs["n_points"] = args.points
     quiet, as_json = getattr(args, "quiet", False), getattr(args, "json", False)
@@ -128,7 +137,7 @@ def run_check(args: argparse.Namespace) -> int:
     if not quiet:
         print(f"{derivation.source}: {derivation.title} ({len(derivation.claims)} claims)", file=talk)
     t0 = time.perf_counter()
-    prepare(derivation, derivation.claims, oracles=oracles, seed=kwargs["seed"])
+    prepare(derivation, derivation.claims, oracles=oracles, seed=kwargs["seed"], options=kwargs["options"])
     results, notes_seen = [], set()
     width = max([12] + [len(c.name) for c in derivation.claims])
     bar = progress_bar(len(derivation.claims), talk, enabled=not quiet)
@@ -136,7 +145,8 @@ def run_check(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.set_description_str(f"checking {claim.name}")
         r = _repair(derivation, check_claim(derivation, claim, **kwargs), oracles,
-                    0.0 if getattr(args, "no_repair", False) else getattr(args, "repair_budget", 5.0))
+                    0.0 if getattr(args, "no_repair", False) else getattr(args, "repair_budget", 5.0),
+                    kwargs["options"])
         results.append(r)
         if not quiet:
             for note in r.notes:
