@@ -42,6 +42,7 @@ class Run:
     process_peak_mb: float
     exit_code: int
     killed: str = ""
+    cpu: float = 0.0  # user + system seconds of the command and the processes it waited for
 
 
 def _children(pid: int) -> list[int]:
@@ -91,7 +92,8 @@ def run(cmd: list[str], cwd: Path, env: dict, timeout: float, limit_gb: float) -
         time.sleep(0.02)
     seconds = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return Run(seconds, max(peak, usage.ru_maxrss / 1024), usage.ru_maxrss / 1024, proc.returncode, killed)
+    return Run(seconds, max(peak, usage.ru_maxrss / 1024), usage.ru_maxrss / 1024, proc.returncode, killed,
+               usage.ru_utime + usage.ru_stime)
 
 
 def load() -> str:
@@ -99,8 +101,9 @@ def load() -> str:
 
 
 def fmt(r: Run) -> str:
-    s = f"{r.seconds:.1f} s" if not r.killed else f"> {r.seconds:.0f} s ({r.killed})"
-    return s
+    if r.killed:
+        return f"> {r.seconds:.0f} s ({r.killed})"
+    return f"{r.seconds:.1f} s (cpu {r.cpu:.1f} s)"
 
 
 def main(argv=None) -> int:
@@ -119,7 +122,7 @@ def main(argv=None) -> int:
     do_report = args.only is None or "report" in args.only
     rows, load_start = [], load()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True,
-                            text=True).stdout.strip() or args.label
+                            text=True, check=False).stdout.strip() or args.label
     with tempfile.TemporaryDirectory(prefix="gradcheck-timings-") as tmp:
         tmp = Path(tmp)
         for i, name in enumerate(examples + (["report"] if do_report else [])):
@@ -135,7 +138,8 @@ def main(argv=None) -> int:
                 extra = ["--out", str(tmp / f"report-{mode}")] if name == "report" else []
                 r = run(cmd + extra, repo, env, args.timeout, args.limit_gb)
                 results[mode] = r
-                print(f"{name:<32} {mode}: {fmt(r)}, peak {r.tree_peak_mb:.0f} MB, exit {r.exit_code}",
+                print(f"{name:<32} {mode}: {fmt(r)}, peak {r.tree_peak_mb:.0f} MB, exit {r.exit_code}, "
+                      f"load {load()}",
                       flush=True)
                 if r.killed:
                     break
@@ -170,8 +174,11 @@ def write(out: Path, rows, repo: Path, commit: str, load_start: str, load_end: s
              f"| python | {platform.python_version()} |",
              f"| load average (1, 5, 15 min) | start {load_start}; end {load_end} |", "",
              "Each command is a new process, as a user runs it: all three oracles, repairs on. *cold*: empty "
-             "cache directories; *warm*: the same command again. *peak*: the largest resident memory of the "
-             "command and its worker processes together (sampled every 20 ms).", "",
+             "cache directories; *warm*: the same command again. Each cell: wall time, and in brackets the CPU "
+             "time (user + system) of the command and the worker processes it waited for, which depends less "
+             "on what else runs on the machine (the report's pool workers are not waited for, so their CPU time "
+             "is missing). *peak*: the largest resident memory of the command and its worker processes "
+             "together (sampled every 20 ms). A command over the memory or time limit is killed.", "",
              "| command | cold | warm | peak (cold) | peak (warm) | goal | exit | note |",
              "|---|---|---|---|---|---|---|---|"]
     for name, res, same in rows:

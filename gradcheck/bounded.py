@@ -29,9 +29,10 @@ import time
 import warnings
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, Pipe
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-__all__ = ["Budget", "Outcome", "register", "submit", "wait", "run", "shutdown"]
+__all__ = ["Budget", "Outcome", "register", "run", "shutdown", "submit", "wait"]
 
 
 @dataclass(frozen=True)
@@ -319,10 +320,10 @@ def run(fn: Callable, *args: Any, budget: Budget, **kwargs: Any) -> Outcome:
 
 def shutdown() -> None:
     """Stop every worker (queued jobs are dropped) and forget the groups that ran out."""
-    for w in list(_PERSISTENT):
+    for w in _PERSISTENT:
         w.kill()
     _PERSISTENT.clear()
-    for job in list(_JOBS.values()):
+    for job in _JOBS.values():
         if job.worker is not None:
             job.worker.kill()
     _JOBS.clear()

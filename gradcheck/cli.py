@@ -117,7 +117,8 @@ class Progress:
             self.bar = progress_bar(total, self.stream)
         mark = {True: "", None: "", False: f"  <-- expected {s.expect}"}[s.expected_ok]
         width = len(str(total))
-        say(self.bar, f"[{n:>{width}}/{total}] {s.document}/{s.name}: {s.verdict} ({s.seconds:.1f} s){mark}", self.stream)
+        line = f"[{n:>{width}}/{total}] {s.document}/{s.name}: {s.verdict} ({s.seconds:.1f} s){mark}"
+        say(self.bar, line, self.stream)
         if self.bar is not None:
             self.bar.set_description_str(f"done {s.document}/{s.name}")
             self.bar.update(1)
