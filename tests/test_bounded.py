@@ -234,3 +234,53 @@ def test_a_job_that_finished_in_time_is_not_failed_because_the_caller_was_busy()
     jobs = [bounded.submit(_nap, 0.1, budget=budget) for _ in range(3)]
     time.sleep(1.5)  # the caller works on other oracles; the worker finishes all three meanwhile
     assert [bounded.wait(j).error for j in jobs] == [None, None, None]
+
+
+def test_gradcheck_check_names_the_cut_off_and_judges_the_file(tmp_path, capsys):
+    from gradcheck.homework.cli import main
+
+    path = tmp_path / "hopeless.toml"
+    path.write_text(HOPELESS, encoding="utf-8")
+    code = main([str(path), "--sympy-budget", "1", "--no-repair"])
+    out = capsys.readouterr().out
+    assert "note: judged by 2 of 3 oracles (SymPy: gave up after 1 s" in out
+    assert "2 claims: 1 correct, 1 incorrect; 2/2 match their `expect`" in out
+    assert code == 0
+
+
+@pytest.mark.parametrize("value", ["0", "-3"])
+def test_gradcheck_check_refuses_a_budget_that_is_not_positive(tmp_path, capsys, value):
+    from gradcheck.homework.cli import main
+
+    path = tmp_path / "easy.toml"
+    path.write_text(EASY, encoding="utf-8")
+    assert main([str(path), "--sympy-budget", value]) == 2
+    assert "--sympy-budget must be positive" in capsys.readouterr().err
+
+
+class _Terminal:
+    def __init__(self, tty: bool):
+        self.tty, self.text = tty, []
+
+    def isatty(self) -> bool:
+        return self.tty
+
+    def write(self, s: str) -> int:
+        self.text.append(s)
+        return len(s)
+
+    def flush(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("tty, enabled, shown", [(True, True, True), (False, True, False), (True, False, False)])
+def test_the_progress_bar_is_for_terminals_only(tty, enabled, shown):
+    from gradcheck.progress import progress_bar, say
+
+    stream = _Terminal(tty)
+    bar = progress_bar(3, stream, enabled=enabled)
+    assert (bar is not None) == shown
+    say(bar, "  dW  CORRECT", stream)
+    assert "  dW  CORRECT" in "".join(stream.text)
+    if bar is not None:
+        bar.close()
