@@ -23,7 +23,6 @@ from __future__ import annotations
 import atexit
 import itertools
 import os
-import resource
 import signal
 import time
 import warnings
@@ -32,7 +31,7 @@ from multiprocessing.connection import Connection, Pipe
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Budget", "Outcome", "register", "run", "shutdown", "submit", "wait"]
+__all__ = ["Budget", "Outcome", "available", "register", "run", "shutdown", "submit", "wait"]
 
 
 @dataclass(frozen=True)
@@ -99,6 +98,8 @@ def _address_space() -> int:
 
 
 def _cap_memory(memory_mb: int) -> None:
+    import resource  # POSIX only, as os.fork
+
     limit = _address_space() + memory_mb * 1024 * 1024
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
@@ -311,6 +312,11 @@ def wait(job_id: int) -> Outcome:
             continue
         _receive(worker, 0.5)
     return _RESULTS.pop(job_id)
+
+
+def available() -> bool:
+    """Can jobs run in forked workers here (POSIX)? Elsewhere callers run them in-process, unbounded."""
+    return hasattr(os, "fork") and os.path.exists("/proc/self/status")
 
 
 def run(fn: Callable, *args: Any, budget: Budget, **kwargs: Any) -> Outcome:

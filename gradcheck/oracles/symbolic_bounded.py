@@ -58,7 +58,7 @@ def prefetch(items, *, seed: int = 0, limit: bounded.Budget | None = LIMIT, **op
     """Queue ``(model, claim, uses)`` items in the worker now; :func:`symbolic_bounded` collects them
     (given the same ``seed`` and ``options``). Nothing to queue with ``limit=None`` (in-process SymPy)."""
     items = list(items)
-    if limit is None:
+    if limit is None or not bounded.available():
         return
     for model, claim, _ in items:  # registered before the worker is forked, so it knows them all
         bounded.register(model, claim)
@@ -74,7 +74,7 @@ def symbolic_bounded(model: Model, claim: Claim, uses: Mapping, *, seed: int = 0
 
     ``limit=None`` runs SymPy in this process, without a budget.
     """
-    if limit is None:
+    if limit is None or not bounded.available():  # no fork (Windows): SymPy in this process, unbounded
         return _measure(model, claim, uses, seed, options)
     key = _key(model, claim, uses, seed, options)
     job = _PREFETCHED.pop(key, None)
