@@ -21,7 +21,10 @@ Notation (the document's own):
 | sigma'(z) | sigma(z)(1 - sigma(z)), entrywise, a row like z | | |
 
 Layout: gradients of H have the shape of the variable (row vectors stay rows); Jacobians are
-numerator layout, rows indexed by the output (the document's dz^3/dh^2 is 3x4 = (W^3)^T).
+numerator layout, rows indexed by the output (the document's dz^3/dh^2 is 3x4 = (W^3)^T). The post
+treats its 1 x n rows as vectors, so its Jacobians are declared ``layout="squeezed"`` (dz^3/dh^2 is
+3x4, not 1x3x1x4), and a derivative with respect to one scalar entry is written as a column
+(``layout="column"``: dz^3/dw^3_{1,1} is 3x1).
 Loss: a sum, never a mean (single sample: over classes; batch: also over samples).
 """
 
@@ -30,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradcheck import Claim, Data, Derivation, Model
-from gradcheck.ops import diag, eye, log, reshape, sigmoid, softmax, stack, sum
+from gradcheck.ops import diag, exp, eye, log, reshape, sigmoid, softmax, stack, sum
 
 TITLE = "An example of backpropagation in a four layer neural network using cross entropy loss"
 
@@ -66,6 +69,10 @@ def _dsigma(z):
 
 # --------------------------------------------------------------------------- models
 DIMS = {"n0": 2, "n1": 2, "n2": 4, "n3": 3}
+# The post works one 2-2-4-3 network entry by entry (3 classes, W^3 as 12 named entries, a 3x3
+# softmax Jacobian written out): its formulas hold at these sizes only, so there is no second size.
+FIXED_SIZE = ("the document works one 2-2-4-3 network entry by entry (3 classes, W^3 as 12 named entries), "
+              "so its formulas are checked at that size only")
 PARAMS = {"W1": ("n0", "n1"), "b1": (1, "n1"), "W2": ("n1", "n2"), "b2": (1, "n2"),
           "W3": ("n2", "n3"), "b3": (1, "n3")}
 FORWARD = [
@@ -85,7 +92,8 @@ def single_sample_model(name="four-layer sigmoid/softmax network, one sample", y
     label = Data((1, "n3"), kind="one_hot") if y is None else Data((1, "n3"), kind="one_hot",
                                                                   value=np.array([y], dtype=float))
     return Model(name, dims=dims or DIMS, steps=FORWARD,
-                 data={"x": Data((1, "n0")), "y": label}, params=params or PARAMS, objective="H")
+                 data={"x": Data((1, "n0")), "y": label}, params=params or PARAMS, objective="H",
+                 fixed_size=FIXED_SIZE)
 
 
 MODEL = single_sample_model()
@@ -135,6 +143,7 @@ ENTRY_MODEL = Model(
         ("H", lambda y, yhat: -sum(y * log(yhat))),
     ],
     objective="H",
+    fixed_size=FIXED_SIZE,
 )
 
 # Three samples as the rows of x (section "Extension to using more than 1 sample"). The output
@@ -158,6 +167,7 @@ BATCH_MODEL = Model(
         ("H", lambda y, yhat: -sum(y * log(yhat))),  # summed over classes and samples
     ],
     objective="H",
+    fixed_size=FIXED_SIZE,
 )
 
 
@@ -250,11 +260,22 @@ def dH_dW3_batch_explicit(h2, delta1):
 
 
 OUTPUT_LAYER = (
+    Claim("yhat_definition", of="yhat", wrt="z3", kind="value",
+          formula=lambda z3: exp(z3) / sum(exp(z3)),
+          latex=r"\hat{y}_k = \mathbf{\sigma}(\mathbf{z}^{3})_k = \frac{exp(z^{3}_k)}{\sum_{i=1}^{3}exp(z_i^3)}",
+          locator=LOC_OUT + ": 'The k-th element of the output for the softmax function is' (sigma names the softmax "
+                            "here and the logistic function from Hidden layer 1 on)",
+          expect="correct", reason="value check of the definition: the softmax of the single row z^3."),
+    Claim("H_definition", of="H", wrt="z3", kind="value",
+          formula=lambda y, yhat: -sum(y * log(yhat)),
+          latex=r"H(\mathbf{\hat{y}},\mathbf{y}) := - \sum_{i=1}^3 y_{i} \log (\hat{y}_i)",
+          locator=LOC_OUT + ": 'the cross entropy loss'",
+          expect="correct", reason="value check of the definition of the loss the model minimises."),
     Claim("dH_dyhat", wrt="yhat", formula=lambda y, yhat: -y / yhat,
           latex=r"\begin{bmatrix} \frac{\partial H(\mathbf{\hat{y}},\mathbf{y})}{\partial\hat{y}_1} & \frac{\partial H(\mathbf{\hat{y}},\mathbf{y})}{\partial\hat{y}_2} & \frac{\partial H(\mathbf{\hat{y}},\mathbf{y})}{\partial\hat{y}_3} \end{bmatrix} = \begin{bmatrix} -\frac{y_1}{\hat{y}_1} & -\frac{y_2}{\hat{y}_2} & -\frac{y_3}{\hat{y}_3} \end{bmatrix} =" + dH(r"\mathbf{\hat{y}}"),
           locator=LOC_OUT + ": 'is the partial derivative of our loss function H with its inputs'",
           expect="correct", reason="d/d yhat_i of -sum_k y_k log yhat_k is -y_i / yhat_i"),
-    Claim("softmax_jacobian", of="yhat", wrt="z3", kind="jacobian", formula=_softmax_jacobian,
+    Claim("softmax_jacobian", layout="squeezed", of="yhat", wrt="z3", kind="jacobian", formula=_softmax_jacobian,
           latex=r"\begin{bmatrix} \frac{\partial\hat{y}_1}{\partial z^3_1} & \cdots \end{bmatrix} = "
                 + SOFTMAX_JACOBIAN_TEX + r"= \frac{\partial \mathbf{\hat{y}}}{\partial \mathbf{z}^3}",
           locator=LOC_OUT + ": 'is the Jacobian of the softmax function'",
@@ -346,7 +367,7 @@ HIDDEN_LAYER_2 = (
           locator=LOC_H2 + ": 'it shouldn't be hard to convince yourself now that'",
           expect="shape error",
           reason="entries of W^2 (2x4) indexed up to w^2_{4,3}: rows 3-4 of W^2 do not exist (W^3 is meant)"),
-    Claim("dz3_dh2", of="z3", wrt="h2", kind="jacobian", formula=lambda W3: W3.T,
+    Claim("dz3_dh2", layout="squeezed", of="z3", wrt="h2", kind="jacobian", formula=lambda W3: W3.T,
           latex=r"\frac{\partial \mathbf{z}^3}{\partial \mathbf{h}^2} = (W^3)^T",
           locator=LOC_H2 + ": 'it shouldn't be hard to convince yourself now that' (right-hand side)",
           expect="correct", reason="z^3 = h^2 W^3 + b^3, so dz^3_k/dh^2_i = w^3_{i,k}: the 3x4 (W^3)^T"),
@@ -355,20 +376,20 @@ HIDDEN_LAYER_2 = (
                 + r"\frac{\partial \mathbf{z}^3}{\partial \mathbf{h}^2} = \delta^1 (W^3)^T",
           locator=LOC_H2 + ": 'Now finally putting it all together' (repeated in the Summary)",
           expect="correct", reason="row delta^1 (1x3) times the 3x4 Jacobian (W^3)^T"),
-    Claim("dz3_dw3_ij", of="z3", wrt="W3", kind="jacobian", formula=dz3_dw3_ij,
+    Claim("dz3_dw3_ij", layout="squeezed", of="z3", wrt="W3", kind="jacobian", formula=dz3_dw3_ij,
           latex=r"\frac{\partial \mathbf{z}^3}{\partial w^3_{i,j}} = \begin{bmatrix}\mathbf{1}_{(j=1)}h ^2_i\\\mathbf{1}_{(j=2)}h^2_i\\\mathbf{1}_{(j=3)}h^2_i\end{bmatrix}",
           locator=LOC_H2 + ": 'So we can see that for any w^3_{i,j}'",
           expect="correct", reason="z^3_k = sum_i h^2_i w^3_{i,k} + b^3_k depends on w^3_{i,j} only when k = j"),
-    Claim("dz3_dw3_11", of="z3", wrt="w3_11", model=ENTRY_MODEL, kind="jacobian",
+    Claim("dz3_dw3_11", layout="column", of="z3", wrt="w3_11", model=ENTRY_MODEL, kind="jacobian",
           formula=lambda h2_1: _matrix([h2_1], [0 * h2_1], [0 * h2_1]),
           latex=r"\frac{\partial \mathbf{z}^3}{\partial w^3_{1,1}} = \begin{bmatrix}h^2_1 \\0\\0 \end{bmatrix}",
           locator=LOC_H2 + ": 'Finding dz^3/dW^3'", expect="correct", reason="only z^3_1 contains h^2_1 w^3_{1,1}"),
-    Claim("dz3_dw3_32", of="z3", wrt="w3_32", model=ENTRY_MODEL, kind="jacobian",
+    Claim("dz3_dw3_32", layout="column", of="z3", wrt="w3_32", model=ENTRY_MODEL, kind="jacobian",
           formula=lambda h2_3: _matrix([0 * h2_3], [h2_3], [0 * h2_3]),
           latex=r"\frac{\partial \mathbf{z}^3}{\partial w^3_{3,2}} = \begin{bmatrix}0 \\h^2_3\\0 \end{bmatrix}",
           locator=LOC_H2 + ": 'Lets take 2 more elements of the the weight matrix'",
           expect="correct", reason="only z^3_2 contains h^2_3 w^3_{3,2}"),
-    Claim("dz3_dw3_23", of="z3", wrt="w3_23", model=ENTRY_MODEL, kind="jacobian",
+    Claim("dz3_dw3_23", layout="column", of="z3", wrt="w3_23", model=ENTRY_MODEL, kind="jacobian",
           formula=lambda h2_2: _matrix([0 * h2_2], [0 * h2_2], [h2_2]),
           latex=r"\frac{\partial \mathbf{z}^3}{\partial w^3_{2,3}} = \begin{bmatrix}0 \\0\\h^2_2 \end{bmatrix}",
           locator=LOC_H2 + ": 'Lets take 2 more elements of the the weight matrix'",
@@ -405,7 +426,7 @@ HIDDEN_LAYER_2 = (
           latex=dHb("W^3") + r" = \begin{bmatrix}h^2_1\\h^2_2 \\h^2_3\\ h^2_4\end{bmatrix}\begin{bmatrix}\delta^1_{1}&\delta^1_{2}& \delta^1_{3}\end{bmatrix}=(\mathbf{h}^2)^T \delta^1",
           locator=LOC_H2 + ": 'this is simply (well maybe not that simple)' (repeated in the Summary)",
           expect="correct", reason="outer product of the 4x1 column (h^2)^T and the 1x3 row delta^1"),
-    Claim("dz3_db3", of="z3", wrt="b3", kind="jacobian", formula=lambda n3: eye(n3),
+    Claim("dz3_db3", layout="squeezed", of="z3", wrt="b3", kind="jacobian", formula=lambda n3: eye(n3),
           latex=r"\frac{\partial \mathbf{z}^3}{\partial \mathbf{b}^3} = \mathbf{I}",
           locator=LOC_H2 + ": 'Then we concatenate the vectors together'",
           expect="correct", reason="z^3_k = ... + b^3_k"),
@@ -429,17 +450,17 @@ HIDDEN_LAYER_1 = (
                 + r"\frac{\partial \mathbf{z}^3}{\partial \mathbf{h}^2}\frac{\partial \mathbf{h}^2}{\partial \mathbf{z}^2}= \delta^1 (W^3)^T\frac{\partial \mathbf{h}^2}{\partial \mathbf{z}^2}",
           locator=LOC_H1 + ": 'after we have found it we can simply do'",
           expect="correct", reason="chain rule with the (true, diagonal) Jacobian dh^2/dz^2"),
-    Claim("dh2_dz2_1", of="h2", wrt="z2_1", model=ENTRY_MODEL, kind="jacobian",
+    Claim("dh2_dz2_1", layout="column", of="h2", wrt="z2_1", model=ENTRY_MODEL, kind="jacobian",
           formula=lambda z2_1: _matrix([_dsigma(z2_1)], [0 * z2_1], [0 * z2_1], [0 * z2_1]),
           latex=r"\frac{\partial \mathbf{h}^2}{\partial z^2_1}= \begin {bmatrix} \frac{\partial}{\partial z^2_1}\sigma(z^2_1) \\ \frac{\partial}{\partial z^2_2}\sigma(z^2_1) \\ \frac{\partial}{\partial z^2_3}\sigma(z^2_1) \\ \frac{\partial}{\partial z^2_4}\sigma(z^2_1) \end{bmatrix} = \begin {bmatrix} \sigma(z^2_1) (1 - \sigma(z^2_1)) \\ 0 \\0 \\0 \end{bmatrix}",
           locator=LOC_H1 + ": 'find dh^2/dz^2_1 first and work from there'",
           expect="correct",
           reason="only h^2_1 depends on z^2_1 (the middle column lists dh^2_1/dz^2_k, equal here by diagonality)"),
-    Claim("dh2_dz2", of="h2", wrt="z2", kind="jacobian", formula=dh2_dz2_as_written,
+    Claim("dh2_dz2", layout="squeezed", of="h2", wrt="z2", kind="jacobian", formula=dh2_dz2_as_written,
           latex=r"\frac{\partial \mathbf{h}^2}{\partial \mathbf{z}^2} = \begin {bmatrix} \sigma(z^2_1)(1 - \sigma(z^2_2)) & 0 & 0 & 0  \\ 0 &  \sigma(z^2_2)(1 - \sigma(z^2_2)) & 0 & 0\\0 & 0 & \sigma(z^2_3)(1 - \sigma(z^2_3)) & 0 \\0 & 0 & 0 & \sigma(z^2_4)(1 - \sigma(z^2_4)) \end{bmatrix}",
           locator=LOC_H1 + ": 'If we did the same thing for z^2_2, z^2_3, z^2_4 and concatenated'",
           expect="incorrect", reason="typo: the (1,1) entry is sigma(z^2_1)(1 - sigma(z^2_2)), not sigma'(z^2_1)"),
-    Claim("dh2_dz2_repaired", of="h2", wrt="z2", kind="jacobian", formula=lambda z2: diag(_dsigma(z2)[0]),
+    Claim("dh2_dz2_repaired", layout="squeezed", of="h2", wrt="z2", kind="jacobian", formula=lambda z2: diag(_dsigma(z2)[0]),
           latex=r"\frac{\partial \mathbf{h}^2}{\partial \mathbf{z}^2} = \begin {bmatrix} \sigma(z^2_1)(1 - \sigma(z^2_1)) & 0 & 0 & 0  \\ \vdots & \ddots \end{bmatrix} = \operatorname{diag}(\sigma'(\mathbf{z}^2))",
           locator=LOC_H1 + ": 'If we did the same thing for z^2_2, z^2_3, z^2_4 and concatenated'",
           expect="correct", reason="h^2_k = sigma(z^2_k): a diagonal Jacobian of sigma'"),
@@ -587,12 +608,8 @@ BATCH = (
           latex=dH(r"\mathbf{b}^3") + r" = \begin{bmatrix} \sum_{i=1}^{3}\delta^1_{i, 1} & \sum_{i=1}^{3}\delta^1_{i, 2} & \sum_{i=1}^{3}\delta^1_{i, 3} \end{bmatrix}",
           locator=LOC_BATCH + ": 'Therefore we end up with'",
           expect="correct", reason="column sums of delta^1: the bias is broadcast over the samples"),
-    Claim("dH_db3_batch_single_sample_rule", wrt="b3", uses=D1, **_BATCH,
-          formula=lambda delta1: delta1,
-          latex=dH(r"\mathbf{b}^3") + r"=\delta^1",
-          locator=LOC_BATCH + ": 'This is the only term that will change' (the one-sample rule applied to 3 samples)",
-          expect="incorrect", expect_diagnosis="missing batch sum",
-          reason="delta^1 is 3x3 (one row per sample); the gradient of the shared b^3 sums its rows"),
+    # No claim "dH/db^3 = delta^1" for the batch: the document says the bias gradient is "the only term that
+    # will change" with more samples and gives the column sums (dH_db3_batch); the one-sample rule is not its claim.
 )
 
 CLAIMS = OUTPUT_LAYER + HIDDEN_LAYER_2_ENTRIES + HIDDEN_LAYER_2 + HIDDEN_LAYER_1 + INPUT_LAYER + RULES + BATCH
@@ -645,8 +662,33 @@ FINDINGS = (
     "lists d sigma(z^2_1)/dz^2_k (a row of the Jacobian; equal here because it is diagonal).",
 )
 
+SYMBOLS = {
+    "x": r"\mathbf{x}", "W1": "W^1", "b1": r"\mathbf{b}^1", "z1": r"\mathbf{z}^1", "h1": r"\mathbf{h}^1",
+    "W2": "W^2", "b2": r"\mathbf{b}^2", "z2": r"\mathbf{z}^2", "h2": r"\mathbf{h}^2", "W3": "W^3",
+    "b3": r"\mathbf{b}^3", "z3": r"\mathbf{z}^3", "yhat": r"\mathbf{\hat{y}}", "y": r"\mathbf{y}", "H": "H",
+    "delta1": r"\delta^1", "delta2": r"\delta^2", "delta3": r"\delta^3", "_dsigma": r"\sigma'\left(#1\right)",
+    **{f"w3_{i}{j}": f"w^3_{{{i},{j}}}" for i in range(1, 5) for j in range(1, 4)},
+    **{f"b3_{j}": f"b^3_{j}" for j in range(1, 4)},
+    **{f"{v}{layer}_{k}": f"{t}^{layer}_{k}" for v, t in (("z", "z"), ("h", "h")) for layer in (1, 2, 3)
+       for k in range(1, 5)},
+}
+
+FIX_NOTES = {
+    "dz3_dh2_explicit": "read with $w^3$ for $w^2$, the matrix is $(W^3)^T$ (claim `dz3_dh2`, correct).",
+    "dH_db2_as_written": "$\\mathbf{b}^2$ is a slip for $\\mathbf{b}^3$: multiplying by $\\delta^1$ gives "
+                         "$\\partial H / \\partial \\mathbf{b}^3 = \\delta^1$ (claim `dH_db3`, correct).",
+    "dH_dW1_as_written": "with $W^1$ 2x2 and $\\mathbf{b}^1$ 1x2, as the rest of the document needs, "
+                         "$\\partial H / \\partial W^1 = \\mathbf{x}^T \\delta^3$ (claim `dH_dW1`, correct).",
+    "dH_dW3_batch_explicit": "row $r$ of $(\\mathbf{h}^2)^T$ must be $[h^2_{1,r}\\ h^2_{2,r}\\ h^2_{3,r}]$; the "
+                             "compact form $(\\mathbf{h}^2)^T \\delta^1$ (claim `dH_dW3_batch`) is correct.",
+    "dh2_dz2": "only entry (1,1) is wrong: $\\sigma(z^2_1)(1 - \\sigma(z^2_2))$ must be "
+               "$\\sigma(z^2_1)(1 - \\sigma(z^2_1))$.",
+}
+
 DERIVATION = Derivation(
     id="001",
+    symbols=SYMBOLS,
+    fix_notes=FIX_NOTES,
     title=TITLE,
     source="001_be212e6186c688dd.txt",
     model=MODEL,

@@ -150,6 +150,13 @@ MODEL_221 = Model(
     objective="C", sense="maximise", symbolic_dims=dict(DIMS_221),
 )
 
+# the same network with 4 data points: system (15) sums p from 1 to 2, which is all of them only when P = 2
+MODEL_221_P4 = Model(
+    name="section 5 network with P = 4 data points (the bound of system (15)'s sums checked at another size)",
+    dims={**DIMS_221, "P": 4}, data=MODEL_221.data, params=MODEL_221.params, steps=MODEL_221.steps,
+    objective="C", sense="maximise", symbolic_dims={**DIMS_221, "P": 4},
+)
+
 SIGN = ("eq (12) is the log-likelihood y log h + (1 - y) log(1 - h) (no minus sign), a quantity to maximise; "
         "judged against it as written")
 PER_NODE = "d c^p_{n_L} / d z^{p,l}: n_L fixed to 1 (c_out1 = sum_p c^p_1), array over (p, n_l)"
@@ -298,6 +305,16 @@ CLAIMS = (
         expect="correct", reason="d/dz [y log s + (1-y) log(1-s)] = y(1-s) - (1-y)s = y - s for s = sigmoid(z).",
     ),
     Claim(
+        "cost_eq12_as_loss", wrt="z3", of="loss", kind="value", model=MODEL_SIGMOID_LOSS,
+        formula=lambda y, h: sum(y * log(h) + (1 - y) * log(1 - h)),
+        latex=r"C = \sum_{p=1}^{P} \sum_{n_L=1}^{N_L} c_{n_L}^p, \quad c_{n_L}^p = y_{n_L}^p \log(h_{n_L}^p) + (1 - y_{n_L}^p) \log(1 - h_{n_L}^p)",
+        locator="section 3, eq (12) with eq (2), against the cost to minimise (the usual binary cross-entropy)",
+        expect="incorrect", expect_diagnosis="sign flip",
+        reason="value check: eq (12) summed as in eq (2) is compared with the binary cross-entropy "
+               "-sum [y log h + (1-y) log(1-h)]; without a minus sign it is the log-likelihood, the negative of "
+               "the cost a gradient-descent method minimises.",
+    ),
+    Claim(
         "delta_output_eq13_as_loss", wrt="z3", of="bce", kind="elementwise", model=MODEL_SIGMOID_LOSS,
         formula=lambda y, h: y - h,
         latex=r"\frac{\partial c_{n_L}^p}{\partial z_{n_L}^{p,L}} = y_{n_L}^p - h_{n_L}^p",
@@ -385,6 +402,24 @@ CLAIMS = (
         expect="correct", reason="(13) with one output: w^1_{n_1} does not depend on p, so it may stand outside the sum.",
     ),
     Claim(
+        "dC_dbias_221_bound_2", wrt="w0_bias", of="C", kind="gradient", model=MODEL_221_P4,
+        formula=lambda w1, a1, y, h: w1[:, 0] * sum((a1 * (1 - a1) * (y - h))[0:2], axis=0),
+        latex=r"\frac{\partial C}{\partial w_{0n_1}^0} = w_{n_1}^1 \sum_{p=1}^2 a_{n_1}^{p,1} (1 - a_{n_1}^{p1}) (y^p - h^p)",
+        locator="section 5, system (15), first line: the bound 2 of the sum over data points, checked with P = 4",
+        convention=SIGN,
+        expect="incorrect",
+        reason="the sum over data points stops at 2: right only when there are exactly P = 2 data points (the "
+               "document never says P = 2); eq (2) sums p up to P.",
+    ),
+    Claim(
+        "dC_dbias_221_bound_2_repaired", wrt="w0_bias", of="C", kind="gradient", model=MODEL_221_P4,
+        formula=lambda w1, a1, y, h: w1[:, 0] * sum(a1 * (1 - a1) * (y - h), axis=0),
+        latex=r"\frac{\partial C}{\partial w_{0n_1}^0} = w_{n_1}^1 \sum_{p=1}^P a_{n_1}^{p,1} (1 - a_{n_1}^{p,1}) (y^p - h^p)",
+        locator="repair of system (15), first line: the sum runs over all P data points",
+        convention=SIGN,
+        expect="correct", reason="eq (2) sums the cost over p = 1..P.",
+    ),
+    Claim(
         "dC_dw_221", wrt="w0", of="C", kind="gradient", model=MODEL_221,
         formula=lambda w1, x, a1, y, h: w1[:, 0][None, :] * einsum("pq,pn->qn", x, a1 * (1 - a1) * (y - h)),
         latex=r"\frac{\partial C}{\partial w_{qn_1}^0} = w_{n_1}^1 \sum_{p=1}^2 x_q^p a_{n_1}^{p,1} (1 - a_{n_1}^{p1}) (y^p - h^p)",
@@ -392,10 +427,34 @@ CLAIMS = (
         convention=SIGN,
         expect="correct", reason="(14) with sigmoid f' = a(1 - a), d = y - h and the single output weight w^1_{n_1}.",
     ),
+    Claim(
+        "dC_dw_221_bound_2", wrt="w0", of="C", kind="gradient", model=MODEL_221_P4,
+        formula=lambda w1, x, a1, y, h: w1[:, 0][None, :] * einsum("pq,pn->qn", x[0:2], (a1 * (1 - a1) * (y - h))[0:2]),
+        latex=r"\frac{\partial C}{\partial w_{qn_1}^0} = w_{n_1}^1 \sum_{p=1}^2 x_q^p a_{n_1}^{p,1} (1 - a_{n_1}^{p1}) (y^p - h^p)",
+        locator="section 5, system (15), second line: the bound 2 of the sum over data points, checked with P = 4",
+        convention=SIGN,
+        expect="incorrect", reason="as for the first line: the bound 2 is P only when there are 2 data points.",
+    ),
+    Claim(
+        "dC_dw_221_bound_2_repaired", wrt="w0", of="C", kind="gradient", model=MODEL_221_P4,
+        formula=lambda w1, x, a1, y, h: w1[:, 0][None, :] * einsum("pq,pn->qn", x, a1 * (1 - a1) * (y - h)),
+        latex=r"\frac{\partial C}{\partial w_{qn_1}^0} = w_{n_1}^1 \sum_{p=1}^P x_q^p a_{n_1}^{p,1} (1 - a_{n_1}^{p,1}) (y^p - h^p)",
+        locator="repair of system (15), second line: the sum runs over all P data points",
+        convention=SIGN,
+        expect="correct", reason="eq (2) sums the cost over p = 1..P.",
+    ),
 )
+
+SYMBOLS = {
+    "x": "x", "y": "y", "h": "h", "c": "c", "C": "C", "loss": r"-C", "bce": r"-c",
+    "log_likelihood": r"#2 \log #1 + (1 - #2) \log(1 - #1)", "c_out1": r"\sum_p c^p_1",
+    "a0": "a^{0}", "a1": "a^{1}", "a2": "a^{2}", "z1": "z^{1}", "z2": "z^{2}", "z3": "z^{3}",
+    "w0": "w^{0}", "w1": "w^{1}", "w2": "w^{2}", "w0_bias": "w^{0}_{0}", "w1_bias": "w^{1}_{0}", "w2_bias": "w^{2}_{0}",
+}
 
 DERIVATION = Derivation(
     id="002",
+    symbols=SYMBOLS,
     title="Backpropagation (June 21, 2017): derivation of backpropagation equations in the general case",
     source="002_e72219ab9be5a39d.txt",
     model=MODEL,
@@ -411,7 +470,7 @@ DERIVATION = Derivation(
                 "negative of the usual cross-entropy gradient h - y. Per-node derivatives d c^p_{n_L} / d z are "
                 "checked for n_L = 1.",
     findings=(
-        "Eq (12) calls y log h + (1 - y) log(1 - h) a cost, but without a minus sign it is the log-likelihood: C "
+        "Eq (12) calls y log h + (1 - y) log(1 - h) a cost (cost_eq12_as_loss), but without a minus sign it is the log-likelihood: C "
         "must be maximised (gradient ascent) for the stated d = y - h to be a descent direction of anything; as a "
         "loss the sign of every equation built on d = y - h flips (delta_output_eq13_as_loss).",
         "System (14), first line: the summation index n_l does not appear in dc_{n_2}/dz_{n_2} (it clashes with the "
@@ -423,6 +482,8 @@ DERIVATION = Derivation(
         "drops the second index); a(1 - a) is the sigmoid derivative of the hidden layer; (1 - a^{p1}) lacks a comma.",
         "Eq (8) has no partial sign in the denominator (d z / z); eq (1) writes the bias as w_{n_0 n_{l+1}}^l and then "
         "w_{n_0 n_{l+1}} without the layer superscript, elsewhere w_{0 n_{l+1}}^l.",
+        "System (15) sums over the data points from p = 1 to 2: right only when there are exactly two data points, "
+        "which the document never states; checked with P = 4 (dC_dbias_221_bound_2, dC_dw_221_bound_2).",
         "Section 2 writes N_l = 1 for the output layer (should be N_L = 1); the closing sentence refers to 'U' and "
         "'v', which the document never defines.",
     ),

@@ -40,7 +40,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradcheck import Claim, Data, Derivation, Model
-from gradcheck.ops import concatenate, eye, identity, log, outer, relu, sign_of_real, softmax, sum
+from gradcheck.ops import concatenate, exp, eye, identity, log, outer, relu, sign_of_real, softmax, sum
 
 DIMS = {"D": 2, "H": 4, "C": 3, "D1": 3, "H1": 5}  # D1 = D + 1, H1 = H + 1 (leading 1 for the bias)
 
@@ -75,6 +75,7 @@ STEPS = [
 _COMMON = dict(
     dims=DIMS,
     symbolic_dims=dict(DIMS),  # keep D1 = D + 1 and H1 = H + 1 for the symbolic oracle
+    second_dims={"D": 7, "H": 11, "C": 13, "D1": 8, "H1": 12},  # the second size keeps D1 = D + 1, H1 = H + 1
     # the leading 1 of x~ and A~(2) is a literal input, so the symbolic oracle sees an exact 1
     data={"x": Data(("D",)), "y": Data(("C",), kind="one_hot"), "one": Data((1,), value=np.ones(1))},
     params={"Wt1": ("H", "D1"), "Wt2": ("C", "H1")},
@@ -93,6 +94,36 @@ DATA_TERM = ("the document's chain rule leaves the regularisation aside ('[+ reg
              "judged against the cross-entropy term alone")
 
 CLAIMS = (
+    # ---------------------------------------------------------------- definitions (value checks, no derivative)
+    Claim(
+        "hypothesis_definition", wrt="Z3", of="h", kind="value",
+        formula=lambda A3: exp(A3) / sum(exp(A3)),
+        latex=r"h_{W,b}(x) = \frac{1}{\sum_{i=1}^C e^{A^3_i}} e^{A^{(3)}} = \frac{1}{\sum_{i=1}^C e^{Z^3_i}} e^{Z^{(3)}}",
+        locator="Forward Pass, 'This is the prediction of the model' (A^3_i and Z^3_i read as A(3)_i, Z(3)_i)",
+        expect="correct",
+        reason="value check of the definition: the softmax of A(3) = Z(3); the superscripts without parentheses "
+               "are read as layer indices, not powers.",
+    ),
+    Claim(
+        "loss_single_example", wrt="Z3", of="J", kind="value",
+        formula=lambda y, h, lam, Wt1, Wt2: -sum(y * log(h)) + lam / 2 * (sum(Wt1[:, 1:] ** 2) + sum(Wt2[:, 1:] ** 2)),
+        latex=r"J(W, b) = -\sum_{k=1}^C y_k \log h_{W,b}(x) + \frac{\lambda}{2} \sum_{l=1}^L \Vert W^{(l)}\Vert^2",
+        locator="Backward Pass, 'can be simplified as we have only one training example' (h_{W,b}(x) read as its k-th "
+                "component, L = 2 weight layers)",
+        expect="correct",
+        reason="value check of the single-example loss: m = 1 and the one-hot y turn 1{y = k} into y_k.",
+    ),
+    Claim(
+        "output_error_signal_l3", wrt="Z4", of="ce", kind="gradient",
+        formula=lambda Z3, y: Z3 - y,
+        latex=r"\frac{\partial J}{\partial Z^{(l+1)}_j} = Z^{(l+1)}_j - y_j \quad [\text{where } l = 3 \text{ in the example}]",
+        locator="Backward Pass, 'The gradient of the error function can only be evaluated directly at the output "
+                "layer': the bracket 'where l = 3 in the example', read as written (Z(l+1) = Z(4))",
+        convention=DATA_TERM,
+        expect="not evaluable",
+        reason="with l = 3, Z(l+1) is Z(4), which the network does not have: its output pre-activation is Z(3), "
+               "so l = 2 is meant (output_error_signal reads it so).",
+    ),
     # ---------------------------------------------------------------- the factors of the chain rule
     Claim(
         "dA2_dZ2_relu", wrt="Z2", of="A2", kind="elementwise",
@@ -126,6 +157,21 @@ CLAIMS = (
         locator="Backward Pass, 'For further clarification' (second factor), l = 1 (A(1) = x~)",
         expect="incorrect", expect_diagnosis="transpose",
         reason="same index swap as for layer 2: dZ_i/dW~_{i,j} = x~_j, not dZ_j/dW~_{i,j} = x~_i.",
+    ),
+    Claim(
+        "dZ3_dWt2_previous_output_repaired", wrt="Wt2", of="Z3", kind="jacobian",
+        # J[i, k, j] = d Z_i / d W~_{k,j} = delta_{ik} A~_j
+        formula=lambda At2, C: exact_eye(C)[:, :, None] * At2[None, None, :],
+        latex=r"\frac{\partial Z^{(l+1)}_i}{\partial \tilde{W}^{(l)}_{i,j}} = A^{(l)}_j",
+        locator="repair of the second factor ('linearity of matrix mult.'), l = 2: indices matched to the W~ convention",
+        expect="correct", reason="Z_i = sum_j W~_{i,j} A~_j, so dZ_i/dW~_{i,j} = A~_j (and 0 for another row of W~).",
+    ),
+    Claim(
+        "dZ2_dWt1_previous_output_repaired", wrt="Wt1", of="Z2", kind="jacobian",
+        formula=lambda xt, H: exact_eye(H)[:, :, None] * xt[None, None, :],
+        latex=r"\frac{\partial Z^{(l+1)}_i}{\partial \tilde{W}^{(l)}_{i,j}} = A^{(l)}_j",
+        locator="repair of the second factor, l = 1 (A(1) = x~)",
+        expect="correct", reason="dZ(2)_i/dW~(1)_{i,j} = x~_j.",
     ),
     # ---------------------------------------------------------------- the chain rule itself
     Claim(
@@ -250,8 +296,18 @@ CLAIMS = (
     ),
 )
 
+# the document's notation, for fixes and diagnoses shown in the report
+SYMBOLS = {
+    "x": "x", "y": "y", "one": "1", "xt": r"\tilde{x}", "Wt1": r"\tilde{W}^{(1)}", "Z2": r"Z^{(2)}", "A2": r"A^{(2)}",
+    "At2": r"\tilde{A}^{(2)}", "Wt2": r"\tilde{W}^{(2)}", "Z3": r"Z^{(3)}", "A3": r"A^{(3)}", "h": r"h_{W,b}(x)",
+    "ce": "J", "J": "J", "eta": r"\eta", "lam": r"\lambda", "Delta3": r"\Delta^{(3)}", "C": "C", "H": "H", "D": "D",
+    "relu_prime": r"\varphi'^{(2)}\left(#1\right)", "identity_prime": r"\varphi'^{(3)}\left(#1\right)",
+    "exact_eye": r"I_{#1}",
+}
+
 DERIVATION = Derivation(
     id="000",
+    symbols=SYMBOLS,
     title="Backpropagation in Neural Networks: Using a Single Training Example Per Step",
     source="000_bf2223a4ebccccdc.txt",
     model=MODEL,
@@ -276,7 +332,9 @@ DERIVATION = Derivation(
         "The update rule 'W~ <- -eta Delta A' sets the weight to the step instead of subtracting it, and repeats "
         "the index swap; the regularisation term is left as '[+ regularization]'.",
         "The hypothesis is written with A^3_i and Z^3_i (superscripts without parentheses) in the sums; read as "
-        "A(3)_i, Z(3)_i. The general cross-entropy carries 1/m and 1{y(i) = k}; the single-example form drops them "
-        "consistently.",
+        "A(3)_i, Z(3)_i it is the softmax (hypothesis_definition). The general cross-entropy carries 1/m and "
+        "1{y(i) = k}; the single-example form drops them consistently (loss_single_example).",
+        "The output error signal is stated 'where l = 3 in the example', which names Z(4); the network's output is "
+        "Z(3), i.e. l = 2 (output_error_signal_l3).",
     ),
 )

@@ -8,7 +8,7 @@ from gradcheck.claim import Claim, Derivation
 from gradcheck.model import Data, Model, ModelError
 
 __all__ = ["Claim", "Data", "Derivation", "Model", "ModelError", "check_claim", "check_derivation",
-           "assert_gradient"]
+           "assert_gradient", "check_function", "assert_function", "check_hessian", "assert_hessian"]
 __version__ = "0.1.0"
 
 
@@ -17,4 +17,12 @@ def __getattr__(name):  # the checker pulls in numpy-heavy modules; load on firs
         from gradcheck import check
 
         return getattr(check, name)
+    if name in ("check_function", "assert_function"):
+        from gradcheck import function
+
+        return getattr(function, name)
+    if name in ("check_hessian", "assert_hessian"):
+        from gradcheck import second_order
+
+        return getattr(second_order, name)
     raise AttributeError(name)

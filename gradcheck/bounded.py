@@ -132,9 +132,19 @@ def _run_job(conn: Connection, job: tuple) -> bool:
         return True
 
 
+def _forget_parent_deadlines() -> None:  # pragma: no cover - runs in the child
+    """The caller's wall-clock budgets (:mod:`gradcheck.limits`, copied by the fork, whose timer is
+    not) are not the worker's: its jobs have their own budget, kept by the caller."""
+    from gradcheck import limits
+
+    limits._deadlines.clear()
+    limits._oracle_budget[0] = None
+
+
 def _serve(conn: Connection, memory_mb: int) -> None:  # pragma: no cover - runs in the child
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
+        _forget_parent_deadlines()
         _cap_memory(memory_mb)
         while True:
             try:

@@ -18,6 +18,8 @@ import sys
 import time
 from typing import Sequence
 
+from gradcheck import textsafe
+
 ORACLE_CHOICES = ("finite_difference", "symbolic", "autodiff")
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE = 0, 1, 2
 
@@ -117,10 +119,11 @@ class Progress:
             self.bar = progress_bar(total, self.stream)
         mark = {True: "", None: "", False: f"  <-- expected {s.expect}"}[s.expected_ok]
         width = len(str(total))
-        line = f"[{n:>{width}}/{total}] {s.document}/{s.name}: {s.verdict} ({s.seconds:.1f} s){mark}"
-        say(self.bar, line, self.stream)
+        judged = f" [{s.judged_by}]" if s.judged_by else ""
+        line = f"[{n:>{width}}/{total}] {s.document}/{s.name}: {s.verdict}{judged} ({s.seconds:.1f} s){mark}"
+        say(self.bar, textsafe.terminal(line), self.stream)
         if self.bar is not None:
-            self.bar.set_description_str(f"done {s.document}/{s.name}")
+            self.bar.set_description_str(textsafe.terminal(f"done {s.document}/{s.name}"))
             self.bar.update(1)
             if n >= total:
                 self.bar.close()
@@ -130,16 +133,20 @@ class Progress:
 def cmd_report(args: argparse.Namespace) -> int:
     from gradcheck.report.run import ReportError, available_documents, report
 
+    from gradcheck.outputs import OutputError, check_output_dir
+
     t0 = time.perf_counter()
     try:
+        if not args.list:
+            check_output_dir(args.out, "--out")  # before any check runs, not after an hour of them
         if args.list:
             for doc_id, d in available_documents(args.modules).items():
                 print(f"{doc_id}\t{len(d.claims)} claims\t{d.title}")
             return EXIT_OK
         files = report(args.out, documents=args.documents, oracles=tuple(dict.fromkeys(args.oracles or ())) or None,
                        jobs=args.jobs, modules=tuple(args.modules), progress=Progress(enabled=not args.quiet))
-    except ReportError as exc:
-        print(f"gradcheck report: error: {exc}", file=sys.stderr)
+    except (ReportError, OutputError) as exc:
+        print(f"gradcheck report: error: {textsafe.terminal_lines(exc)}", file=sys.stderr)
         return EXIT_USAGE
     wall = time.perf_counter() - t0
     results = [s for _, rs in files.doc_results for s in rs]
@@ -151,9 +158,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(f"gradcheck report: {len(results)} claims in {len(files.doc_results)} documents: "
               + ", ".join(f"{n} {v}" for v, n in tally.items()), file=sys.stderr)
         for s in unexpected:
-            print(f"  NOT AS EXPECTED: {s.document}/{s.name}: {s.verdict}"
-                  f"{' (' + s.diagnosis.kind + ')' if s.diagnosis else ''}, expected {s.expect}"
-                  f"{' (' + s.expect_diagnosis + ')' if s.expect_diagnosis else ''}", file=sys.stderr)
+            print(textsafe.terminal(f"  NOT AS EXPECTED: {s.document}/{s.name}: {s.verdict}"
+                                    f"{' (' + s.diagnosis.kind + ')' if s.diagnosis else ''}, expected {s.expect}"
+                                    f"{' (' + s.expect_diagnosis + ')' if s.expect_diagnosis else ''}"),
+                  file=sys.stderr)
         print(f"wrote {files.markdown}, {files.json} and {len(files.figures)} figures in {wall:.1f} s "
               f"(wall time)", file=sys.stderr)
     return EXIT_UNEXPECTED if unexpected else EXIT_OK

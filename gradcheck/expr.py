@@ -28,6 +28,7 @@ import ast
 import copy
 import difflib
 import inspect
+import math
 import operator
 import re
 import sys
@@ -35,7 +36,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
-from gradcheck import kinks, ops
+from gradcheck import kinks, limits, numpy_names, numpy_ops, ops
 from gradcheck.model import ModelError
 
 
@@ -50,15 +51,17 @@ class ExpressionError(ModelError):
 
 
 def _ones(shape):
-    return ops.ones(_int_shape(shape))
+    return ops.ones(limits.check_shape(_int_shape(shape), "ones(...)"))
 
 
 def _zeros(shape):
-    return ops.zeros(_int_shape(shape))
+    return ops.zeros(limits.check_shape(_int_shape(shape), "zeros(...)"))
 
 
 def _eye(n):
-    return ops.eye(int(n))
+    n = _int_shape(n)[0]
+    limits.check_shape((n, n), "eye(...)")
+    return ops.eye(n)
 
 
 def _reshape(x, shape):
@@ -70,9 +73,20 @@ def _transpose(x, axes=None):
 
 
 def _int_shape(shape):
-    if isinstance(shape, (list, tuple)):
-        return tuple(int(s) for s in shape)
-    return (int(shape),)
+    sizes = shape if isinstance(shape, (list, tuple)) else (shape,)
+    out = []
+    for s in sizes:
+        if isinstance(s, int) and not isinstance(s, bool):
+            out.append(s)  # however large: the size limit names it
+            continue
+        try:
+            f = float(s)  # numpy and SymPy numbers alike
+        except (TypeError, ValueError, OverflowError):
+            f = None
+        if f is None or isinstance(s, bool) or not math.isfinite(f) or f != int(f):
+            raise limits.LimitError(f"a size must be a whole number, got {s!r}")
+        out.append(int(f))
+    return tuple(out)
 
 
 def _min(x, axis=None, keepdims=False):
@@ -94,24 +108,38 @@ FUNCTIONS: dict[str, tuple[Callable, tuple[str, ...]]] = {
     "stack": (ops.stack, ("axis",)), "concatenate": (ops.concatenate, ("axis",)), "einsum": (ops.einsum, ()),
     "sign": (ops.sign_of_real, ()), "identity": (ops.identity, ()),
 }
+FUNCTIONS.update(numpy_ops.FUNCTIONS)  # numpy's names: dot, det, inv, trace, arange, argmax, ...
 
 _BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-           ast.Pow: operator.pow, ast.MatMult: operator.matmul}
-_BINOP_TEXT = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.MatMult: "@"}
-_CMP = {ast.Gt: ">", ast.GtE: ">=", ast.Lt: "<", ast.LtE: "<=", ast.Eq: "=="}
+           ast.Pow: operator.pow, ast.MatMult: operator.matmul, ast.FloorDiv: operator.floordiv,
+           ast.Mod: operator.mod, ast.BitAnd: lambda a, b: _mask01(a) * _mask01(b),
+           ast.BitOr: lambda a, b: _mask01(a) + _mask01(b) - _mask01(a) * _mask01(b)}
+
+
+def _mask01(v):
+    """A 0/1 mask for ``& | ~`` (comparisons give 0/1 arrays); anything else is refused."""
+    if isinstance(v, (np.ndarray, float, int)) and not (isinstance(v, np.ndarray) and v.dtype == object):
+        r = np.real(np.asarray(v))
+        if not np.all((r == 0) | (r == 1)):
+            raise ValueError("& | ~ work on masks (comparisons such as x > 0); for numbers write *, maximum or 1 - m")
+    return v
+_BINOP_TEXT = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.MatMult: "@",
+               ast.FloorDiv: "//", ast.Mod: "%", ast.BitAnd: "&", ast.BitOr: "|"}
+_CMP = {ast.Gt: ">", ast.GtE: ">=", ast.Lt: "<", ast.LtE: "<=", ast.Eq: "==", ast.NotEq: "!="}
 _EINSUM_RE = re.compile(r"^[A-Za-z ,.]*(->[A-Za-z .]*)?$")
-_MAX_INT_POWER = 64
 
 _CONSTRUCT = {
-    "Lambda": "a lambda", "ListComp": "a list comprehension", "SetComp": "a set comprehension",
-    "DictComp": "a dict comprehension", "GeneratorExp": "a generator expression", "IfExp": "a conditional "
+    "Lambda": "a lambda (define a helper with def in a code block)",
+    "ListComp": "a list comprehension (write it vectorized, or as a for loop in a code block)",
+    "SetComp": "a set comprehension", "DictComp": "a dict comprehension",
+    "GeneratorExp": "a generator expression (write it vectorized, e.g. sum(x, axis=0))", "IfExp": "a conditional "
     "expression (use where(cond, a, b))", "BoolOp": "`and`/`or` (use * for and, maximum for or)",
     "Dict": "a dict", "Set": "a set", "NamedExpr": "an assignment expression (:=)", "Await": "await",
     "Yield": "yield", "YieldFrom": "yield from", "JoinedStr": "an f-string", "Starred": "a starred argument",
-    "FloorDiv": "the operator //", "Mod": "the operator %", "LShift": "the operator <<",
+    "LShift": "the operator <<",
     "RShift": "the operator >>", "BitOr": "the operator |", "BitXor": "the operator ^",
-    "BitAnd": "the operator & (use * on 0/1 comparisons)", "Not": "`not`", "Invert": "the operator ~",
-    "NotEq": "the comparison != ", "Is": "`is`", "IsNot": "`is not`", "In": "`in`", "NotIn": "`not in`",
+    "BitAnd": "the operator & (use * on 0/1 comparisons)", "Not": "`not` (write 1 - mask)", "Invert": "the operator ~",
+"Is": "`is` (write ==)", "IsNot": "`is not` (write !=)", "In": "`in`", "NotIn": "`not in`",
 }
 
 
@@ -124,6 +152,10 @@ class Expression:
 
     def __init__(self, tree: ast.Expression, source: str, where: str = ""):
         self.tree, self.source, self.where = tree, source, where
+        try:
+            limits.check_tree(tree, "")
+        except limits.LimitError as exc:
+            raise ExpressionError(str(exc), where=where, construct="limit") from None
         names: list[str] = []
         _Validator(where, names).visit(tree)
         self._names = tuple(dict.fromkeys(names))
@@ -201,15 +233,36 @@ def parse(text: str, *, where: str = "") -> Expression:
     """Parse and whitelist-check ``text``; raises :class:`ExpressionError` with line and column."""
     if not isinstance(text, str):
         raise ExpressionError(f"expected an expression string, got {type(text).__name__}", where=where)
-    stripped = text.strip()
+    stripped = text.strip().lstrip("\ufeff")
     if not stripped:
         raise ExpressionError("the expression is empty", where=where)
+    try:
+        limits.check_source(stripped, "")
+    except limits.LimitError as exc:
+        raise ExpressionError(str(exc), where=where, construct="limit") from None
     try:
         tree = ast.parse(stripped, mode="eval")
     except SyntaxError as exc:
         raise ExpressionError(f"syntax error: {exc.msg}", where=where, line=exc.lineno or 1,
                               column=max(exc.offset or 0, 1), construct="syntax") from None
+    except (RecursionError, MemoryError):  # Python's own parser gives up on very deep nesting
+        raise ExpressionError(f"the expression nests too deeply to be parsed (more than {limits.MAX_DEPTH} "
+                              "levels of +, **, unary minus, .T or indexing); split it into several steps",
+                              where=where, construct="limit") from None
+    try:  # before any recursive walk of the tree (numpy spelling, validation)
+        limits.check_tree(tree, "")
+    except limits.LimitError as exc:
+        raise ExpressionError(str(exc), where=where, construct="limit") from None
+    tree, problems = numpy_names.normalize(tree, stripped)
+    if problems:
+        raise problem_error(problems[0], where)
     return Expression(tree, stripped, where)
+
+
+def problem_error(p: "numpy_names.Problem", where: str, line_offset: int = 0) -> ExpressionError:
+    """A :class:`numpy_names.Problem` as an :class:`ExpressionError` with its line and column."""
+    return ExpressionError(p.message, where=where, line=getattr(p.node, "lineno", 1) + line_offset,
+                           column=p.column, construct=p.construct)
 
 
 # ---------------------------------------------------------------------- validation
@@ -247,12 +300,19 @@ class _Validator(ast.NodeVisitor):
             self.fail(node, f"the constant {v!r}", "only numbers are allowed")
 
     def visit_BinOp(self, node):
+        if isinstance(node.op, (ast.BitAnd, ast.BitOr)) and _is_mask(node, frozenset()):
+            self.visit(node.left)
+            self.visit(node.right)
+            return
         if type(node.op) not in _BINOPS:
             self.fail(node, _describe(node.op))
         self.visit(node.left)
         self.visit(node.right)
 
     def visit_UnaryOp(self, node):
+        if isinstance(node.op, ast.Invert) and (_is_mask(node.operand, frozenset()) or isinstance(node.operand, ast.Name)):
+            self.visit(node.operand)
+            return
         if not isinstance(node.op, (ast.USub, ast.UAdd)):
             self.fail(node, _describe(node.op))
         self.visit(node.operand)
@@ -260,7 +320,7 @@ class _Validator(ast.NodeVisitor):
     def visit_Compare(self, node):
         for op in node.ops:
             if type(op) not in _CMP:
-                self.fail(node, _describe(op).strip(), "use <, <=, >, >= or ==")
+                self.fail(node, _describe(op).strip(), "use <, <=, >, >=, == or !=")
         self.visit(node.left)
         for c in node.comparators:
             self.visit(c)
@@ -288,19 +348,17 @@ class _Validator(ast.NodeVisitor):
             self._bound(node)
 
     def _bound(self, node):
-        """Index bounds: integers (possibly negative) or dim names."""
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            node = node.operand
-        if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
-            return
-        if isinstance(node, ast.Name):
-            self.visit_Name(node)
-            return
-        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
-            self._bound(node.left)
-            self._bound(node.right)
-            return
-        self.fail(node, f"the index `{ast.unparse(node)}`", "indices and slice bounds must be integers or dim names")
+        """Indices and slice bounds: integer expressions (dims, ``2*H``, ``x.shape[0]``) or, for an
+        index, an integer array (labels, ``arange(N)``) or a comparison (a boolean mask)."""
+        if isinstance(node, ast.Constant) and isinstance(node.value, float):
+            self.fail(node, f"the index `{ast.unparse(node)}`", "indices and slice bounds must be integers")
+        self.visit(node)
+
+    def _reduction_with_second_argument(self, node, fname: str):
+        """``max(Z1, 0)`` is a reduction over axis 0 in numpy, almost never what was meant (ReLU)."""
+        raise ExpressionError(numpy_names.max_min_message(fname, node.args[0], node.args[1], ast.unparse(node)),
+                              where=self.where, line=node.lineno, column=node.col_offset + 1,
+                              construct=f"function {fname}")
 
     def visit_Tuple(self, node):
         for e in node.elts:
@@ -318,6 +376,8 @@ class _Validator(ast.NodeVisitor):
             hint = f"did you mean {' or '.join(close)}?" if close else f"allowed: {', '.join(sorted(FUNCTIONS))}"
             raise ExpressionError(f"unknown function {fname!r} ({hint})", where=self.where, line=node.lineno,
                                   column=node.col_offset + 1, construct=f"function {fname}")
+        if fname in ("max", "min") and len(node.args) > 1:
+            self._reduction_with_second_argument(node, fname)
         allowed_kw = FUNCTIONS[fname][1]
         for kw in node.keywords:
             if kw.arg is None:
@@ -339,6 +399,17 @@ class _Validator(ast.NodeVisitor):
 
 
 # ---------------------------------------------------------------------- evaluation
+def _is_mask(node: ast.AST, masks) -> bool:
+    """A comparison (``h <= 0``), a name bound to one, or ``& | ~`` of those: a boolean mask."""
+    if isinstance(node, ast.Compare):
+        return True
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.BitAnd, ast.BitOr)):
+        return _is_mask(node.left, masks) and _is_mask(node.right, masks)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Invert):
+        return _is_mask(node.operand, masks)
+    return isinstance(node, ast.Name) and node.id in masks
+
+
 def _is_sympy(x) -> bool:
     if isinstance(x, np.ndarray):
         return x.dtype == object
@@ -357,7 +428,7 @@ def compare(op: str, a, b):
         import jax.numpy as jnp
 
         ra, rb = jnp.real(a), jnp.real(b)
-        res = {">": ra > rb, ">=": ra >= rb, "<": ra < rb, "<=": ra <= rb, "==": ra == rb}[op]
+        res = {">": ra > rb, ">=": ra >= rb, "<": ra < rb, "<=": ra <= rb, "==": ra == rb, "!=": ra != rb}[op]
         return res.astype(jnp.result_type(float))
     if _is_sympy(a) or _is_sympy(b):
         a_, b_ = np.broadcast_arrays(np.asarray(a, dtype=object), np.asarray(b, dtype=object))
@@ -365,12 +436,13 @@ def compare(op: str, a, b):
         for idx in np.ndindex(a_.shape):
             d = a_[idx] - b_[idx]
             pos, neg = _sympy_sign(d)
-            out[idx] = 1 if {">": pos, ">=": not neg, "<": neg, "<=": not pos, "==": not pos and not neg}[op] else 0
+            out[idx] = 1 if {">": pos, ">=": not neg, "<": neg, "<=": not pos, "==": not pos and not neg,
+                             "!=": pos or neg}[op] else 0
         return out if out.ndim else out[()]
     ra, rb = np.real(np.asarray(a)), np.real(np.asarray(b))
     with np.errstate(invalid="ignore"):
         kinks.record(f"comparison {op}", ra - rb)
-        res = {">": ra > rb, ">=": ra >= rb, "<": ra < rb, "<=": ra <= rb, "==": ra == rb}[op]
+        res = {">": ra > rb, ">=": ra >= rb, "<": ra < rb, "<=": ra <= rb, "==": ra == rb, "!=": ra != rb}[op]
     return np.asarray(res, dtype=float)
 
 
@@ -403,20 +475,36 @@ class _Interpreter:
             return sympy.Integer(v) if isinstance(v, int) else sympy.Rational(repr(v))
         return v
 
+    def limit(self, node, check, *args) -> None:
+        """Run a :mod:`gradcheck.limits` check; its message gets this expression's line and column."""
+        try:
+            check(*args)
+        except limits.LimitError as exc:
+            raise ExpressionError(str(exc), where=self.where, line=getattr(node, "lineno", None),
+                                  column=getattr(node, "col_offset", -1) + 1, construct="limit") from None
+
     def visit_BinOp(self, node):
         left, right = self.visit(node.left), self.visit(node.right)
-        if isinstance(node.op, ast.Pow) and isinstance(left, int) and isinstance(right, int) \
-                and abs(right) > _MAX_INT_POWER:
-            raise ExpressionError(f"integer power {left}**{right} is too large", where=self.where,
-                                  line=node.lineno, column=node.col_offset + 1, construct="**")
+        op = _BINOP_TEXT[type(node.op)]
+        if isinstance(node.op, ast.Pow) and isinstance(left, int) and isinstance(right, int):
+            self.limit(node, limits.check_int_power, left, right, "")
+        shape = limits.matmul_result(left, right) if op == "@" else limits.broadcast_result(left, right)
+        self.limit(node, limits.check_result, shape, f"the result of `{op}`")
         if isinstance(node.op, ast.Div) and isinstance(left, int) and isinstance(right, int) \
                 and not isinstance(left, bool) and not isinstance(right, bool) and right == 0:
             raise ExpressionError("division by zero", where=self.where, line=node.lineno,
                                   column=node.col_offset + 1, construct="/")
-        return _BINOPS[type(node.op)](left, right)
+        try:
+            return _BINOPS[type(node.op)](left, right)
+        except OverflowError:  # Python numbers: 1e308 ** 2, 10**400 / 3
+            raise ExpressionError(f"`{op}` gives a number too large for float64 (above 1.8e308); use smaller "
+                                  "constants", where=self.where, line=node.lineno, column=node.col_offset + 1,
+                                  construct=op) from None
 
     def visit_UnaryOp(self, node):
         v = self.visit(node.operand)
+        if isinstance(node.op, ast.Invert):  # ~mask on a 0/1 comparison
+            return 1 - _mask01(v)
         return -v if isinstance(node.op, ast.USub) else +v
 
     def visit_Compare(self, node):
@@ -438,7 +526,13 @@ class _Interpreter:
         idx = self._index(node.slice)
         if not hasattr(v, "__getitem__") or isinstance(v, (int, float)):
             v = np.asarray(v)
+        if _is_jax(v) and any(_is_jax(i) and i.dtype == bool for i in (idx if isinstance(idx, tuple) else (idx,))):
+            raise ExpressionError("JAX cannot run a boolean-mask read x[mask]: its shape depends on the values; "
+                                  "write where(mask, x, 0) instead (same derivative)", where=self.where,
+                                  line=node.lineno, column=node.col_offset + 1, construct="mask read")
         return v[idx]
+
+    masks: frozenset = frozenset()  # names bound to comparisons (code blocks): indexing with them is a mask
 
     def _index(self, node):
         if isinstance(node, ast.Tuple):
@@ -447,22 +541,23 @@ class _Interpreter:
             return slice(*(None if p is None else self._int(p) for p in (node.lower, node.upper, node.step)))
         if isinstance(node, ast.Constant) and (node.value is None or node.value is Ellipsis):
             return node.value
-        return self._int(node)
+        value = self.visit(node)
+        if _is_mask(node, self.masks):
+            return numpy_ops.mask_array(value)
+        try:
+            return numpy_ops.index_array(value)
+        except ValueError as exc:
+            raise ExpressionError(f"the index `{ast.unparse(node)}`: {exc}", where=self.where, line=node.lineno,
+                                  column=node.col_offset + 1, construct="index") from None
 
     def _int(self, node):
-        if isinstance(node, ast.Constant):
-            return int(node.value)
-        if isinstance(node, ast.UnaryOp):
-            return -self._int(node.operand)
-        if isinstance(node, ast.BinOp):
-            a, b = self._int(node.left), self._int(node.right)
-            return a + b if isinstance(node.op, ast.Add) else a - b
-        v = self.scope[node.id]
+        value = self.visit(node)
         try:
-            return int(v)
-        except TypeError:
-            raise ExpressionError(f"index {node.id!r} is not an integer", where=self.where, line=node.lineno,
-                                  column=node.col_offset + 1, construct=node.id) from None
+            return numpy_ops.as_int(value, "a slice bound")
+        except ValueError:
+            raise ExpressionError(f"the slice bound `{ast.unparse(node)}` is not an integer (use dims, integers "
+                                  "and + - * // % on them)", where=self.where, line=node.lineno,
+                                  column=node.col_offset + 1, construct="slice bound") from None
 
     def visit_Tuple(self, node):
         return tuple(self.visit(e) for e in node.elts)
@@ -483,9 +578,40 @@ class _Interpreter:
             kwargs[kw.arg] = value
         if node.func.id == "einsum":
             args[0] = node.args[0].value  # the subscripts string, never converted
+        self._check_call_size(node, args)
         try:
-            return fn(*args, **kwargs)
+            out = fn(*args, **kwargs)
+            if self.symbolic and isinstance(out, np.ndarray) and out.dtype.kind == "f":
+                out = numpy_ops.exact_array(out)  # ones(...), eye(n) among SymPy values: stay exact
+            return out
+        except limits.LimitError as exc:
+            raise ExpressionError(str(exc), where=self.where, line=node.lineno, column=node.col_offset + 1,
+                                  construct="limit") from None
+        except OverflowError as exc:  # e.g. an axis of 2**64
+            raise ExpressionError(f"{node.func.id}(...): a number is too large ({exc})", where=self.where,
+                                  line=node.lineno, column=node.col_offset + 1,
+                                  construct=f"function {node.func.id}") from None
         except TypeError as exc:
             raise ExpressionError(f"{node.func.id}(...) was called wrongly: {exc}", where=self.where,
                                   line=node.lineno, column=node.col_offset + 1,
                                   construct=f"function {node.func.id}") from None
+
+    def _check_call_size(self, node, args) -> None:
+        """Refuse a call whose result (or einsum's work) exceeds the limits, before it allocates."""
+        name, what = node.func.id, f"{node.func.id}(...)"
+        if name == "einsum" and len(args) > 1:
+            sizes = limits.einsum_sizes(args[0], args[1:])
+            if sizes is not None:
+                self.limit(node, limits.check_result, sizes[0], what)
+                self.limit(node, limits.check_work, sizes[1], what)
+        elif name == "outer" and len(args) == 2:
+            a, b = (limits.shape_of(x) for x in args)
+            if a is not None and b is not None:
+                self.limit(node, limits.check_result, (limits.entries(a), limits.entries(b)), what)
+        elif name == "diag" and args and limits.shape_of(args[0]) is not None and len(limits.shape_of(args[0])) == 1:
+            n = limits.shape_of(args[0])[0]
+            self.limit(node, limits.check_result, (n, n), what)
+        elif name in ("stack", "concatenate") and args and isinstance(args[0], (list, tuple)):
+            shapes = [limits.shape_of(x) for x in args[0]]
+            if all(s is not None for s in shapes):
+                self.limit(node, limits.check_result, (sum(limits.entries(s) for s in shapes),), what)

@@ -23,10 +23,13 @@ Parameter names may also be dims and constants. Because steps only use the opera
 from __future__ import annotations
 
 import inspect
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
-DATA_KINDS = ("real", "one_hot", "binary", "positive", "probability")
+from gradcheck import dimexpr
+
+DATA_KINDS = ("real", "one_hot", "binary", "positive", "probability", "labels", "symmetric", "spd")
 
 
 class ModelError(ValueError):
@@ -40,10 +43,13 @@ class Data:
     shape: tuple = ()
     kind: str = "real"
     value: Any = None  # a literal value instead of a random draw
+    classes: str | int | None = None  # labels: the number of classes (a dim name or an integer)
 
     def __post_init__(self):
         if self.kind not in DATA_KINDS:
             raise ModelError(f"data kind {self.kind!r} is not one of {', '.join(DATA_KINDS)}")
+        if self.kind == "labels" and self.classes is None and self.value is None:
+            raise ModelError("data of kind \"labels\" needs classes = \"C\" (a dim name or an integer)")
 
 
 def arg_names(fn: Callable) -> tuple[str, ...]:
@@ -74,6 +80,8 @@ class Model:
     ``sense`` is "minimise" for a loss and "maximise" for a log-likelihood written as the thing
     differentiated; claims are always judged against the model's own ``objective``.
     ``symbolic_dims`` optionally overrides dims for the symbolic oracle (small widths).
+    ``second_dims`` / ``fixed_size``: the second size every verdict must also hold at (see
+    :mod:`gradcheck.sizes`), given explicitly when dims are related, or why there is none.
     """
 
     name: str
@@ -86,6 +94,8 @@ class Model:
     sense: str = "minimise"
     symbolic_dims: Mapping[str, int] | None = None
     param_scale: float = 1.0
+    second_dims: Mapping[str, int] | None = None  # the second size, when the dims are related (D1 = D + 1)
+    fixed_size: str = ""  # why the model has no second size (a document written for one network size)
 
     def __post_init__(self):
         object.__setattr__(self, "data", {k: (v if isinstance(v, Data) else Data(tuple(v)))
@@ -133,15 +143,22 @@ class Model:
             raise ModelError(f"{self.name}: sense must be 'minimise' or 'maximise'")
         for shape in [d.shape for d in self.data.values()] + list(self.params.values()):
             for s in shape:
-                if isinstance(s, str) and s not in self.dims:
-                    raise ModelError(f"{self.name}: shape {shape} uses dim {s!r}, which is not in dims"
-                                     f" ({', '.join(self.dims) or 'none'})")
+                if not isinstance(s, str) or s in self.dims:  # a dim's own name may be any string
+                    continue
+                try:
+                    used = dimexpr.names(s)
+                except dimexpr.DimError as exc:
+                    raise ModelError(f"{self.name}: {exc}") from None
+                for d in used:
+                    if d not in self.dims:
+                        raise ModelError(f"{self.name}: shape {shape} uses dim {d!r}, which is not in dims"
+                                         f" ({', '.join(self.dims) or 'none'})")
 
     def shape_of(self, name: str, dims: Mapping[str, int] | None = None) -> tuple[int, ...]:
         """The shape of an input, with its dims resolved."""
         dims = self.dims if dims is None else dims
         shape = self.data[name].shape if name in self.data else self.params[name]
-        return tuple(int(dims[s]) if isinstance(s, str) else int(s) for s in shape)
+        return tuple(dimexpr.value(s, dims) if isinstance(s, str) else int(s) for s in shape)
 
     def downstream(self, wrt: str) -> set[str]:
         """Names of the steps whose value depends on ``wrt`` (directly or through other steps)."""
@@ -155,7 +172,8 @@ class Model:
     def with_dims(self, dims: Mapping[str, int]) -> "Model":
         """The same model at other dimensions."""
         return Model(self.name, {**self.dims, **dims}, self.steps, self.data, self.params,
-                     self.constants, self.objective, self.sense, self.symbolic_dims, self.param_scale)
+                     self.constants, self.objective, self.sense, self.symbolic_dims, self.param_scale,
+                     self.second_dims, self.fixed_size)
 
     # ----------------------------------------------------------------- evaluation
     def scope(self, point: Mapping[str, Any], dims: Mapping[str, int] | None = None) -> dict[str, Any]:
@@ -184,7 +202,29 @@ def call_step(step: Step, values: Mapping[str, Any], where: str) -> Any:
     try:
         return step.fn(*[values[r] for r in step.reads])
     except ValueError as exc:
-        raise ModelError(f"{where}: step {step.name!r} failed: {exc}") from exc
+        import numpy as np  # only on this error path: importing gradcheck must not load numpy
+
+        shapes = ", ".join(str(np.shape(values[r])) for r in step.reads if np.ndim(values[r]))
+        raise ModelError(f"{where}: step {step.name!r} failed: {plain_error(exc)}"
+                         + (f" (its inputs have shapes {shapes})" if shapes else "")) from exc
+
+
+_MATMUL = re.compile(r"matmul: Input operand 1 has a mismatch in its core dimension 0"
+                     r".*\(size (\d+) is different from (\d+)\)")
+_BROADCAST = re.compile(r"operands could not be broadcast together with shapes (.+?)\s*$")
+
+
+def plain_error(exc: BaseException) -> str:
+    """numpy's error text in words a reader of the derivation knows (no gufunc signatures)."""
+    text = str(exc)
+    m = _MATMUL.search(text)
+    if m:
+        return (f"the matrix product cannot be formed: the left factor has {m.group(2)} columns but the right "
+                f"factor has {m.group(1)} rows")
+    m = _BROADCAST.search(text)
+    if m:
+        return f"an elementwise operation cannot combine arrays of shapes {' and '.join(m.group(1).split())}"
+    return text
 
 
 def _suggest(name: str, known) -> str:

@@ -17,6 +17,7 @@ sampler uses to stay away from non-differentiable points.
 from __future__ import annotations
 
 import builtins
+import contextvars
 import sys
 
 import numpy as np
@@ -27,7 +28,7 @@ __all__ = [
     "abs", "clip", "concatenate", "diag", "einsum", "exp", "eye", "identity", "log",
     "log_softmax", "logsumexp", "max", "maximum", "mean", "minimum", "ones", "outer", "relu",
     "reshape", "sigmoid", "softmax", "softplus", "sqrt", "stack", "sum", "tanh", "transpose",
-    "var", "where", "zeros", "sign_of_real", "real_part",
+    "var", "where", "zeros", "sign_of_real", "real_part", "inv", "det",
 ]
 
 
@@ -386,13 +387,49 @@ def einsum(subscripts, *operands):
     return (_jnp() if builtins.any(_is_jax(x) for x in operands) else np).einsum(subscripts, *operands)
 
 
+#: set by the symbolic oracle: eye/ones/zeros return exact SymPy integers (so ``ones((3, 3)) / 3`` is 1/3)
+EXACT_CONSTANT_ARRAYS: contextvars.ContextVar[bool] = contextvars.ContextVar("exact_constant_arrays", default=False)
+
+
+def _exact(arr: np.ndarray) -> np.ndarray:
+    if not EXACT_CONSTANT_ARRAYS.get():
+        return arr
+    import sympy
+
+    out = np.empty(arr.shape, dtype=object)
+    for idx in np.ndindex(arr.shape):
+        out[idx] = sympy.Integer(int(arr[idx]))
+    return out
+
+
 def eye(n):
-    return np.eye(int(n))
+    return _exact(np.eye(int(n)))
 
 
 def ones(shape):
-    return np.ones(shape)
+    return _exact(np.ones(shape))
 
 
 def zeros(shape):
-    return np.zeros(shape)
+    return _exact(np.zeros(shape))
+
+
+# --------------------------------------------------------------------------- linear algebra
+def inv(x):
+    """Matrix inverse (``A^{-1}``) on numpy, JAX and SymPy object arrays."""
+    b = _backend(x)
+    if b == "sympy":
+        import sympy
+
+        return np.array(sympy.Matrix(np.asarray(x, dtype=object).tolist()).inv().tolist(), dtype=object)
+    return (_jnp() if b == "jax" else np).linalg.inv(x)
+
+
+def det(x):
+    """Determinant (``\\det A``) on numpy, JAX and SymPy object arrays."""
+    b = _backend(x)
+    if b == "sympy":
+        import sympy
+
+        return sympy.Matrix(np.asarray(x, dtype=object).tolist()).det()
+    return (_jnp() if b == "jax" else np).linalg.det(x)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from gradcheck import bounded
-from gradcheck.check import budget_notes, check_claim, prepare
+from gradcheck.check import ClaimResult, check_claim, prepare
 from gradcheck.homework.load import loads
 from gradcheck.oracles.symbolic_bounded import symbolic_bounded
 from gradcheck.verdict import OracleVerdict
@@ -166,7 +166,8 @@ def test_a_claim_whose_sympy_work_cannot_finish_is_cut_off_and_judged_by_the_oth
         assert r.oracles["symbolic"].status == "error"
         assert r.oracles["finite_difference"].status in ("pass", "fail")
         assert r.oracles["autodiff"].status in ("pass", "fail")
-        assert any(n.startswith("judged by 2 of 3 oracles (SymPy: gave up after 2 s") for n in r.notes), r.notes
+        assert r.judged_by.startswith("judged by 2 of 3 oracles (SymPy: gave up after 2 s"), r.judged_by
+        assert not any("judged by" in n for n in r.notes), r.notes  # said once, by judged_by
 
 
 def test_a_deep_network_runs_out_of_memory_or_time_not_the_machine():
@@ -212,16 +213,22 @@ def test_the_bounded_oracle_measures_what_the_in_process_one_does():
     np.testing.assert_array_equal(outside.points[0].truth, inside.points[0].truth)
 
 
-@pytest.mark.parametrize("message, note", [
+@pytest.mark.parametrize("message, judged_by", [
     ("gave up after 2 s", "judged by 2 of 3 oracles (SymPy: gave up after 2 s)"),
     ("ran out of memory (1024 MB)", "judged by 2 of 3 oracles (SymPy: ran out of memory (1024 MB))"),
-    ("ZeroDivisionError: x", None),  # an oracle's own error is not a budget
+    ("the symbolic oracle ran out of time: stopped after its budget of 60 s (see docs/limits.md)",
+     "judged by 2 of 3 oracles (SymPy: the symbolic oracle ran out of time: stopped after its budget of 60 s "
+     "(see docs/limits.md))"),
+    ("ZeroDivisionError: x", "judged by 2 of 3 oracles (SymPy error: ZeroDivisionError: x)"),  # not a budget
 ])
-def test_budget_notes(message, note):
+def test_judged_by_names_a_budget_stop_as_an_oracle_that_did_not_decide(message, judged_by):
+    doc = loads(EASY, name="easy.toml")
+    claim = doc.claims[0]
     verdicts = {"finite_difference": OracleVerdict("finite_difference", "pass", "complex step"),
                 "symbolic": OracleVerdict("symbolic", "error", "", message=message),
                 "autodiff": OracleVerdict("autodiff", "pass", "jax")}
-    assert budget_notes(verdicts) == ((note,) if note else ())
+    r = ClaimResult(doc.id, claim, doc.model_of(claim), "correct", oracles=verdicts)
+    assert r.judged_by == judged_by
 
 
 def _nap(seconds: float) -> float:
@@ -243,7 +250,7 @@ def test_gradcheck_check_names_the_cut_off_and_judges_the_file(tmp_path, capsys)
     path.write_text(HOPELESS, encoding="utf-8")
     code = main([str(path), "--sympy-budget", "1", "--no-repair"])
     out = capsys.readouterr().out
-    assert "note: judged by 2 of 3 oracles (SymPy: gave up after 1 s" in out
+    assert "judged by 2 of 3 oracles (SymPy: gave up after 1 s" in out
     assert "2 claims: 1 correct, 1 incorrect; 2/2 match their `expect`" in out
     assert code == 0
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gradcheck import kinks, ops
+from gradcheck import kinks, numpy_ops, ops
 from gradcheck.expr import FUNCTIONS, Expression, ExpressionError, parse
 
 R = np.random.default_rng(0)
@@ -38,6 +38,7 @@ ALLOWED = [
     ("einsum('ij,jk->ik', A, B)", A @ B), ("P - (P > 0.5)", SCOPE["P"] - (SCOPE["P"] > 0.5)),
     ("sum(A, axis=1, keepdims=True)", A.sum(1, keepdims=True)), ("sign(A)", np.sign(A)),
     ("0 < A < 1", ((A > 0) & (A < 1)).astype(float)),
+    ("inv(A @ A.T + eye(m))", np.linalg.inv(A @ A.T + np.eye(3))), ("det(A @ A.T)", np.linalg.det(A @ A.T)),
 ]
 
 
@@ -49,12 +50,12 @@ def test_allowed_construct_evaluates(text, want):
 
 def test_every_whitelisted_function_is_covered():
     used = {n.func.id for t, _ in ALLOWED for n in ast.walk(ast.parse(t, mode="eval")) if isinstance(n, ast.Call)}
-    assert set(FUNCTIONS) - used <= {"identity"}
+    assert set(FUNCTIONS) - used - set(numpy_ops.FUNCTIONS) <= {"identity"}  # numpy's: test_numpy_spelling
 
 
 FORBIDDEN = [  # text, (line, column), words of the message
-    ("np.exp(A)", (1, 1), "calling `np.exp`"),
-    ("A.shape", (1, 1), "attribute `.shape`"),
+    ("np.expp(A)", (1, 1), "`np.expp` is not supported"),
+    ("A.shapes", (1, 1), "attribute `.shapes`"),
     ("A.__class__", (1, 1), "attribute `.__class__`"),
     ("__import__('os')", (1, 1), "function '__import__'"),
     ("__builtins__", (1, 1), "dunder"),
@@ -65,12 +66,9 @@ FORBIDDEN = [  # text, (line, column), words of the message
     ("open('f')", (1, 1), "unknown function 'open'"),
     ("expp(A)", (1, 1), "did you mean exp"),
     ("A + 'x'", (1, 5), "string 'x'"),
-    ("A // 2", (1, 1), "//"),
-    ("A % 2", (1, 1), "%"),
     ("A if m else B", (1, 1), "conditional expression"),
     ("A and B", (1, 1), "and"),
     ("not A", (1, 1), "not"),
-    ("A != B", (1, 1), "!="),
     ("A is B", (1, 1), "is"),
     ("sum(A, out=B)", (1, 12), "keyword argument 'out'"),
     ("exp(A,\n  axis=1)", (2, 8), "keyword argument 'axis'"),
@@ -82,7 +80,7 @@ FORBIDDEN = [  # text, (line, column), words of the message
     ("(x := A)", (1, 2), "assignment expression"),
     ("A +", (1, 1), "syntax error"),
     ("f'{A}'", (1, 1), "f-string"),
-    ("A ^ B", (1, 1), "^"),
+    ("A ^ B", (1, 3), "use ** for powers"),
 ]
 
 
@@ -101,7 +99,7 @@ def test_forbidden_construct_rejected_with_position(text, pos, words):
 def test_errors_at_evaluation_name_and_suggest():
     with pytest.raises(ExpressionError, match=r"unknown name 'Aa'; did you mean 'A'"):
         parse("Aa + 1", where="step Z").evaluate(SCOPE)
-    with pytest.raises(ExpressionError, match="not an integer"):
+    with pytest.raises(ExpressionError, match="must hold integers"):
         parse("A[B]").evaluate(SCOPE)
     with pytest.raises(ExpressionError, match="too large"):
         parse("10 ** 10 ** 10").evaluate({})

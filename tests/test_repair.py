@@ -84,7 +84,7 @@ def test_all_oracles_confirm_the_repair_of_the_issue_example():
     assert out.repair.formula == "X.T @ (dZ2 @ W2.T * (1 - A1 ** 2))"
     assert out.repair.edits == ("transpose `W2`",)
     assert {"finite_difference", "autodiff"} <= set(out.repair.confirmed_by)
-    assert "W_{2}^\\top" in out.repair.latex
+    assert "{W_{2}}^\\top" in out.repair.latex
 
 
 @pytest.mark.parametrize("model, text, wrt, uses", [

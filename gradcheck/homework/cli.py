@@ -8,14 +8,42 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
-from pathlib import Path
+import tomllib
+import warnings
 from typing import Any
 
 import numpy as np
 
+from gradcheck import limits, textsafe
+
 EXIT_OK, EXIT_WRONG, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _whole(low: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected a whole number of at least {low}, got {value}")
+        return value
+    return parse
+
+
+def _seconds(low: float):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+        if not math.isfinite(value) or value < low:
+            raise argparse.ArgumentTypeError(f"expected a finite number of seconds of at least {low:g}, got {text}")
+        return value
+    return parse
 
 
 def add_check_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -23,29 +51,49 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     parser.add_argument("--json", action="store_true", help="write the results as JSON to stdout")
     parser.add_argument("--report", metavar="OUT.md", help="also write a markdown report")
     parser.add_argument("--quiet", "-q", action="store_true", help="print only the summary line")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random points (default 0)")
-    parser.add_argument("--points", type=int, default=None, help="points per claim (default: the engine's)")
+    parser.add_argument("--seed", type=_whole(0), default=None,
+                        help="seed of the random points (default: the file's [check] seed, else 0)")
+    parser.add_argument("--points", type=_whole(1), default=None, help="points per claim (default: the engine's)")
     parser.add_argument("--oracles", default=None,
                         help="comma-separated subset of finite_difference,autodiff,symbolic (default: all)")
+    parser.add_argument("--rtol", type=float, default=None,
+                        help="relative tolerance for every oracle (default: each oracle's own, 1e-8 for complex "
+                        "step and JAX, 1e-6 for central differences; see docs/ways_in.md)")
+    parser.add_argument("--atol", type=float, default=None, help="absolute tolerance added to rtol * max|truth| "
+                        "(default 0: every derivative is compared relative to its own size)")
     parser.add_argument("--no-repair", action="store_true",
                         help="do not search for a repair of wrong claims (a repair found is confirmed by "
                              "finite differences and JAX)")
-    parser.add_argument("--repair-budget", type=float, default=5.0, metavar="SECONDS",
+    parser.add_argument("--repair-budget", type=_seconds(0.0), default=5.0, metavar="SECONDS",
                         help="time for the repair search per wrong claim (default 5)")
     parser.add_argument("--sympy-budget", type=float, default=10.0, metavar="SECONDS",
                         help="time for SymPy per claim; a claim that needs more is judged by the other "
                              "oracles, with a note (default 10; its memory is capped at 1 GB)")
+    parser.add_argument("--ignore-expect", action="store_true",
+                        help="for graders: ignore every claim's `expect`; exit 0 only when every claim is correct")
+    parser.add_argument(limits.ENTRIES_FLAG, type=_whole(1), default=None, metavar="N", dest="max_entries",
+                        help=f"most entries per array and per claim (default {limits.MAX_ARRAY_ENTRIES:,}; "
+                             "see docs/limits.md)")
+    parser.add_argument("--time-per-claim", type=_seconds(0.001), default=limits.CLAIM_SECONDS, metavar="SECONDS",
+                        help=f"wall-clock budget of one claim (default {limits.CLAIM_SECONDS:g}); each oracle gets "
+                             "a third of it")
+    parser.add_argument("--time-per-file", type=_seconds(0.001), default=limits.FILE_SECONDS, metavar="SECONDS",
+                        help=f"wall-clock budget of the whole file (default {limits.FILE_SECONDS:g})")
     return parser
 
 
-def _ok(r) -> bool:
-    return r.expected_ok if r.claim.expect is not None else r.verdict == "correct"
+def _ok(r, ignore_expect: bool = False) -> bool:
+    if ignore_expect or r.claim.expect is None:
+        return r.verdict == "correct"
+    return bool(r.expected_ok)
 
 
-def _line(r, width: int = 12) -> str:
+def _line(r, width: int = 12, ignore_expect: bool = False) -> str:
     c = r.claim
     expect = ""
-    if c.expect is not None:
+    if c.expect is not None and ignore_expect:
+        expect = "  [expect ignored]"
+    elif c.expect is not None:
         expect = f"  [expected {c.expect}: {'as expected' if r.expected_ok else 'NOT as expected'}]"
     parts = [f"{c.name:<{width}} {r.verdict.upper():<16}"]
     if r.diagnosis is not None:
@@ -56,6 +104,8 @@ def _line(r, width: int = 12) -> str:
         parts.append(r.message)
     if r.repair is not None and getattr(r.repair, "formula", None):
         parts.append(f"repair: {getattr(r.repair, 'text', None) or r.repair.formula}")
+    if getattr(r, "judged_by", ""):
+        parts.append(r.judged_by)
     return " | ".join(parts) + expect
 
 
@@ -103,101 +153,221 @@ def _repair(derivation, r, oracles, budget: float, options=None):
 
         outcome = find_repair(derivation, r.claim, budget=budget, oracles=oracles, check_options=options)
         return replace(r, repair=outcome.repair) if outcome.repair is not None else r
-    except Exception:  # noqa: BLE001 - the repair is a bonus, the verdict stands without it
+    except (Exception, limits.BudgetExceeded):  # noqa: BLE001 - the repair is a bonus, the verdict stands
         return r
 
 
-def run_check(args: argparse.Namespace) -> int:
+def say(text: str, stream) -> None:
+    """Print a line we composed from file-provided text: control characters shown escaped."""
+    print(textsafe.terminal_lines(text), file=stream)
+
+
+def _say_above(bar, text: str, stream) -> None:
+    """:func:`say`, above the progress bar when there is one."""
+    from gradcheck.progress import say as say_above_bar
+
+    say_above_bar(bar, textsafe.terminal_lines(text), stream)
+
+
+def sympy_options(seconds: float) -> dict:
+    """``check_claim``'s options giving SymPy ``seconds`` per claim and 1 GB of memory."""
     from gradcheck.bounded import Budget
+
+    return {"symbolic": {"limit": Budget(seconds=seconds, memory_mb=1024)}}
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Check a homework file under the limits of :mod:`gradcheck.limits` (no warnings printed)."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"), \
+            limits.entries_cap(getattr(args, "max_entries", None)):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _run_check(args, time.monotonic() + (getattr(args, "time_per_file", None) or math.inf))
+
+
+def _validate_flags(args: argparse.Namespace) -> str:
+    """Problems with the options, found before any work starts ('' if none)."""
+    from gradcheck.oracles import ORACLES
+    from gradcheck.outputs import OutputError, check_output_file
+
+    oracles = ORACLES if not getattr(args, "oracles", None) else tuple(o.strip() for o in args.oracles.split(","))
+    unknown = [o for o in oracles if o not in ORACLES]
+    if unknown:
+        return f"unknown oracle(s) {', '.join(unknown)}; choose from {', '.join(ORACLES)}"
+    seconds = getattr(args, "sympy_budget", 10.0)
+    if not (math.isfinite(seconds) and seconds > 0):
+        return f"--sympy-budget must be positive and finite, got {seconds:g}"
+    if getattr(args, "report", None):
+        try:
+            check_output_file(args.report, "--report")
+        except OutputError as exc:
+            return str(exc)
+    return ""
+
+
+def _left(file_end: float) -> float | None:
+    """Seconds left of the file's budget (None: no budget)."""
+    return None if math.isinf(file_end) else file_end - time.monotonic()
+
+
+def _run_check(args: argparse.Namespace, file_end: float) -> int:
+    """Load and check under the file's budget: only the loading and the claims are timed, so the
+    summary, the JSON and the report are always written."""
     from gradcheck.check import check_claim, prepare
     from gradcheck.homework.load import load
     from gradcheck.model import ModelError
     from gradcheck.oracles import ORACLES
-    from gradcheck.progress import progress_bar, say
+    from gradcheck.progress import progress_bar
 
     out, err = sys.stdout, sys.stderr
-    try:
-        derivation = load(args.file)
-    except ModelError as exc:  # HomeworkError, ExpressionError
-        print(f"error: {exc}", file=err)
+    problem = _validate_flags(args)
+    if problem:
+        say(f"error: {problem}", err)
         return EXIT_BAD_INPUT
+    if str(args.file).lower().endswith((".md", ".markdown")):
+        from gradcheck.homework.markdown import run_markdown
+
+        return run_markdown(args, file_end)
+    try:
+        with limits.deadline(_left(file_end), "the file"):
+            derivation = load(args.file)
+    except ModelError as exc:  # HomeworkError, ExpressionError
+        say(f"error: {exc}", err)
+        return EXIT_BAD_INPUT
+    except limits.BudgetExceeded as exc:
+        say(f"error: {args.file}: loading {exc}; raise it with --time-per-file", err)
+        return EXIT_BAD_INPUT
+    try:  # the file's [check] table: what its author chose; the flags given here win
+        from gradcheck.homework.validate import read_text
+        from gradcheck.tolerances import SettingsError, file_settings
+
+        chosen = file_settings(tomllib.loads(read_text(args.file)), derivation.source)
+    except (SettingsError, ModelError, tomllib.TOMLDecodeError) as exc:
+        say(f"error: {exc}", err)
+        return EXIT_BAD_INPUT
+    for key, flag in (("rtol", "rtol"), ("atol", "atol"), ("seed", "seed"), ("points", "points")):
+        if getattr(args, flag, None) is None and key in chosen:
+            setattr(args, flag, chosen[key])
+    if chosen.get("repair") is False:
+        args.no_repair = True
+    if not getattr(args, "oracles", None) and "oracles" in chosen:
+        args.oracles = ",".join(chosen["oracles"])
     oracles = ORACLES if not getattr(args, "oracles", None) else tuple(o.strip() for o in args.oracles.split(","))
     unknown = [o for o in oracles if o not in ORACLES]
     if unknown:
-        print(f"error: unknown oracle(s) {', '.join(unknown)}; choose from {', '.join(ORACLES)}", file=err)
+        say(f"error: unknown oracle(s) {', '.join(unknown)}; choose from {', '.join(ORACLES)}", err)
         return EXIT_BAD_INPUT
-    kwargs = {"oracles": oracles, "seed": getattr(args, "seed", 0)}
-    seconds = getattr(args, "sympy_budget", 10.0)
-    if seconds <= 0:
-        print(f"error: --sympy-budget must be positive, got {seconds:g}", file=err)
+    rtol, atol = getattr(args, "rtol", None), getattr(args, "atol", None) or 0.0
+    if (rtol is not None and not 0 <= rtol < 1) or not (atol >= 0 and np.isfinite(atol)):
+        say(f"error: --rtol must be in [0, 1) and --atol a finite number >= 0, got {rtol} and {atol}", err)
         return EXIT_BAD_INPUT
-    kwargs["options"] = {"symbolic": {"limit": Budget(seconds=seconds, memory_mb=1024)}}
+    kwargs = {"oracles": oracles, "seed": getattr(args, "seed", None) or 0, "rtol": rtol, "atol": atol}
+    kwargs["options"] = sympy_options(getattr(args, "sympy_budget", 10.0))
     if getattr(args, "points", None):
         kwargs["n_points"] = args.points
     quiet, as_json = getattr(args, "quiet", False), getattr(args, "json", False)
+    ignore = getattr(args, "ignore_expect", False)
     talk = err if as_json else out  # with --json, stdout carries only the JSON
     if not quiet:
-        print(f"{derivation.source}: {derivation.title} ({len(derivation.claims)} claims)", file=talk)
+        say(f"{derivation.source}: {derivation.title} ({len(derivation.claims)} claims)", talk)
+        if ignore:
+            say("expectations ignored (--ignore-expect): a claim counts as OK only when it is correct", talk)
+    _import_oracles(oracles)  # before any budget starts: imports are not charged to the first claim
     t0 = time.perf_counter()
-    prepare(derivation, derivation.claims, oracles=oracles, seed=kwargs["seed"], options=kwargs["options"])
+    try:
+        with limits.deadline(_left(file_end), "the file"):
+            prepare(derivation, derivation.claims, oracles=oracles, seed=kwargs["seed"], options=kwargs["options"])
+    except limits.BudgetExceeded:
+        pass  # the claims say that the file ran out of time
     # A repair is confirmed by finite differences and JAX (complex step and autodiff at every point):
     # SymPy's exact set-up for each candidate cost more than the rest of the file (LSTM step: 10 s of
     # 20 s). `gradcheck report` confirms with all three.
     repair_oracles = tuple(o for o in oracles if o != "symbolic") or oracles
     results, notes_seen = [], set()
-    width = max([12] + [len(c.name) for c in derivation.claims])
+    width = max([12] + [len(textsafe.terminal(c.name)) for c in derivation.claims])
+    repair_budget = 0.0 if getattr(args, "no_repair", False) else getattr(args, "repair_budget", 5.0)
     bar = progress_bar(len(derivation.claims), talk, enabled=not quiet)
     for claim in derivation.claims:
         if bar is not None:
-            bar.set_description_str(f"checking {claim.name}")
-        r = _repair(derivation, check_claim(derivation, claim, **kwargs), repair_oracles,
-                    0.0 if getattr(args, "no_repair", False) else getattr(args, "repair_budget", 5.0),
+            bar.set_description_str(f"checking {textsafe.terminal(claim.name)}")
+        r = _check_within_budget(derivation, claim, check_claim, kwargs, getattr(args, "time_per_claim", None),
+                                 _left(file_end), getattr(args, "time_per_file", None))
+        left = _left(file_end)
+        r = _repair(derivation, r, repair_oracles, repair_budget if left is None else min(repair_budget, left),
                     kwargs["options"])
         results.append(r)
         if not quiet:
+            sizes = getattr(r, "sizes", "")
+            if sizes and f"sizes: {sizes}" not in notes_seen:
+                notes_seen.add(f"sizes: {sizes}")
+                _say_above(bar, f"  sizes: {sizes}", talk)
             for note in r.notes:
                 if note not in notes_seen:
                     notes_seen.add(note)
-                    say(bar, f"  note: {note}", talk)
-            say(bar, "  " + _line(r, width), talk)
+                    _say_above(bar, f"  note: {note}", talk)
+            _say_above(bar, "  " + _line(r, width, ignore), talk)
         if bar is not None:
             bar.update(1)
     if bar is not None:
         bar.close()
-    n_ok = sum(_ok(r) for r in results)
+    for line in derivation.findings:  # a claim's LaTeX not read, or disagreeing with its formula
+        say(f"  LaTeX: {line}", talk)
+    n_ok = sum(_ok(r, ignore) for r in results)
     counts: dict[str, int] = {}
     for r in results:
         counts[r.verdict] = counts.get(r.verdict, 0) + 1
     summary = ", ".join(f"{n} {v}" for v, n in counts.items())
     n_expected = sum(r.claim.expect is not None for r in results)
     tail = f"; {sum(bool(r.expected_ok) for r in results)}/{n_expected} match their `expect`" if n_expected else ""
-    print(f"{len(results)} claims: {summary or 'none'}{tail} ({time.perf_counter() - t0:.1f} s) -> "
-          f"{'OK' if n_ok == len(results) else 'PROBLEMS'}", file=talk)
+    if ignore:
+        tail = f"; {n_expected} `expect` ignored (--ignore-expect)"
+    say(f"{len(results)} claims: {summary or 'none'}{tail} ({time.perf_counter() - t0:.1f} s) -> "
+        f"{'OK' if n_ok == len(results) else 'PROBLEMS'}", talk)
     if as_json:
         json.dump(build_json(derivation, results), out, indent=2, default=str)
         out.write("\n")
     if getattr(args, "report", None):
-        try:
-            from gradcheck.report import render_markdown
+        from gradcheck.outputs import write_together
+        from gradcheck.report import render_markdown
 
-            text = render_markdown([(derivation, results)])
-            if not isinstance(text, str):
-                text = str(text)
-            Path(args.report).write_text(text, encoding="utf-8")
-        except (ImportError, AttributeError):
-            Path(args.report).write_text(_markdown(derivation, results), encoding="utf-8")
-        print(f"report written to {args.report}", file=talk)
+        write_together({args.report: str(render_markdown([(derivation, results)]))})
+        say(f"report written to {args.report}", talk)
     return EXIT_OK if n_ok == len(results) else EXIT_WRONG
 
 
-def _markdown(derivation, results) -> str:
-    lines = [f"# {derivation.title}", "", f"Source: `{derivation.source}`", "",
-             "| claim | verdict | diagnosis | fix |", "|---|---|---|---|"]
-    for r in results:
-        d = r.diagnosis
-        lines.append(f"| {r.claim.name} | {r.verdict} | {d.kind + ': ' + d.text if d else r.message} | "
-                     f"{(d.fix or '') if d else ''} |".replace("\n", " "))
-    return "\n".join(lines) + "\n"
+def _import_oracles(oracles) -> None:
+    import importlib
+
+    for name in oracles:
+        importlib.import_module(f"gradcheck.oracles.{name}")
+    if "symbolic" in oracles:
+        import sympy  # noqa: F401 - the symbolic oracle imports it on first use
+    if "autodiff" in oracles:
+        import jax  # noqa: F401
+
+
+def _check_within_budget(derivation, claim, check_claim, kwargs, seconds: float | None, file_left: float | None,
+                         file_seconds: float | None = None):
+    """One claim under its wall-clock budget (each oracle gets a third of it) and what is left of the
+    file's; a claim that runs out of either is ``not evaluable`` with the budget and its flag named."""
+    from gradcheck.check import ClaimResult
+
+    def not_evaluable(message):
+        return ClaimResult(derivation.id, claim, derivation.model_of(claim), "not evaluable", message=message)
+
+    file_spent = (f"the file ran out of time: its budget of {file_seconds:g} s is spent (see docs/limits.md); "
+                  "raise it with --time-per-file")
+    if file_left is not None and file_left <= 0:
+        return not_evaluable(f"not checked: {file_spent}")
+    what, timed = f"claim {claim.name!r}", seconds
+    if file_left is not None and (seconds is None or file_left < seconds):
+        what, timed = "the file", file_left
+    try:
+        with limits.deadline(timed, what), limits.oracle_budget(None if seconds is None else seconds / 3):
+            return check_claim(derivation, claim, **kwargs)
+    except limits.BudgetExceeded as exc:
+        return not_evaluable(file_spent if exc.what == "the file" else f"{exc}; raise it with --time-per-claim")
+    except Exception as exc:  # noqa: BLE001 - RecursionError, MemoryError, ...: reported, never a traceback
+        return not_evaluable(f"the check raised {type(exc).__name__}: {exc}")
 
 
 def main(argv: list[str] | None = None) -> int:

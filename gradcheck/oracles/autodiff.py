@@ -113,7 +113,12 @@ def _planned(model: Model, needed: list[tuple[str, str]], inputs: Mapping):
 
 
 def _numpy_values(values: Mapping) -> dict:
-    return {k: (np.asarray(v, dtype=float) if hasattr(v, "shape") else v) for k, v in values.items()}
+    """float64 numpy values; integer values (sizes a code block computed, e.g. N = X.shape[0]) stay integers."""
+    def convert(v):
+        a = np.asarray(v)
+        return a if np.issubdtype(a.dtype, np.integer) else np.asarray(a, dtype=float)
+
+    return {k: (convert(v) if hasattr(v, "shape") else v) for k, v in values.items()}
 
 
 def autodiff(model: Model, claim: Claim, points: list[Point], uses: Mapping[str, tuple[str, str]], *,
@@ -144,7 +149,7 @@ def autodiff(model: Model, claim: Claim, points: list[Point], uses: Mapping[str,
         with np.errstate(all="ignore"):
             claimed = to_float(evaluate_formula(claim, model, values, derivs))
         lr = model.constants.get(claim.lr) if claim.lr else None
-        truth, off = truth_from_jacobian(claim, jac, of_shape, wrt_shape, wrt_value, lr)
+        truth, off = truth_from_jacobian(claim, jac, of_shape, wrt_shape, wrt_value, lr, values[of])
         truth = to_float(truth)
         scale = float(np.max(np.abs(truth))) if truth.size else 0.0
         results.append(PointMeasurement(claimed, truth, 16 * EPS * max(scale, 1.0), True, off))

@@ -93,12 +93,30 @@ def traced(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def expected_shape(claim: Claim, of_shape: tuple, wrt_shape: tuple) -> tuple:
-    """The shape a correct value of this claim has."""
+    """The shape a correct value of this claim has (its kind and its declared layout)."""
+    if claim.kind == "value":
+        return tuple(of_shape)
     if claim.kind in ("gradient", "recursion", "update", "elementwise"):
-        return tuple(wrt_shape)
-    if claim.layout == "denominator":
+        base = tuple(wrt_shape)
+    elif claim.layout == "denominator":
         return tuple(wrt_shape) + tuple(of_shape)
-    return tuple(of_shape) + tuple(wrt_shape)
+    else:
+        base = tuple(of_shape) + tuple(wrt_shape)
+    return declared_shape(claim.layout, base)
+
+
+def declared_shape(layout: str, shape: tuple) -> tuple:
+    """The shape under a declared document convention (see ``gradcheck.claim.LAYOUTS``)."""
+    n = int(np.prod(shape)) if shape else 1
+    if layout == "squeezed":
+        return tuple(s for s in shape if s != 1)
+    return {"row": (1, n), "column": (n, 1), "flat": (n,)}.get(layout, tuple(shape))
+
+
+def in_declared_layout(claim: Claim, truth):
+    """The true value in the layout the claim declares (the claim's own value is never reshaped)."""
+    shape = declared_shape(claim.layout, tuple(np.shape(truth)))
+    return truth if shape == tuple(np.shape(truth)) else truth.reshape(shape)
 
 
 def check_target(claim: Claim, of_shape: tuple, wrt_shape: tuple) -> None:
@@ -111,12 +129,23 @@ def check_target(claim: Claim, of_shape: tuple, wrt_shape: tuple) -> None:
                          f"size, got {tuple(of_shape)} and {tuple(wrt_shape)}")
 
 
-def truth_from_jacobian(claim: Claim, jac, of_shape: tuple, wrt_shape: tuple, wrt_value=None, lr=None):
-    """The true value in the claim's layout from the numerator-layout Jacobian ``of + wrt``.
+def truth_from_jacobian(claim: Claim, jac, of_shape: tuple, wrt_shape: tuple, wrt_value=None, lr=None,
+                        of_value=None):
+    """The true value in the claim's layout from the numerator-layout Jacobian ``of + wrt``
+    (for a ``value`` claim: ``of_value`` itself, the Jacobian unused).
 
     Works for numpy, JAX and object arrays. Returns (truth, largest off-diagonal magnitude or 0).
     """
+    truth, off = _truth_in_kind(claim, jac, of_shape, wrt_shape, wrt_value, lr, of_value)
+    return in_declared_layout(claim, truth), off
+
+
+def _truth_in_kind(claim: Claim, jac, of_shape: tuple, wrt_shape: tuple, wrt_value=None, lr=None, of_value=None):
     n_of, n_wrt = int(np.prod(of_shape)), int(np.prod(wrt_shape))
+    if claim.kind == "value":
+        if of_value is None:
+            raise ValueError(f"claim {claim.name!r}: a value claim needs the value of {claim.of!r}")
+        return of_value, 0.0
     if claim.kind in ("gradient", "recursion"):
         return jac.reshape(wrt_shape), 0.0
     if claim.kind == "update":

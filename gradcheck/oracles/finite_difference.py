@@ -160,11 +160,14 @@ def _assemble(cols: list[np.ndarray], wrt_shape: tuple) -> np.ndarray:
         stacked.reshape(tuple(wrt_shape))
 
 
-def central_jacobian(f: Callable, x0: np.ndarray, batch: str | None = None) -> tuple[np.ndarray, float, bool]:
-    """Richardson-extrapolated central differences; (jacobian, error estimate, smooth)."""
+def central_jacobian(f: Callable, x0: np.ndarray, batch: str | None = None,
+                     step: float | None = None) -> tuple[np.ndarray, float, bool]:
+    """Richardson-extrapolated central differences; (jacobian, error estimate, smooth).
+
+    ``step``: the relative step (default ``CENTRAL_STEP``); a user's choice, as torch's ``eps``."""
     flat0 = x0.reshape(-1)
     n = flat0.size
-    h = CENTRAL_STEP * np.maximum(1.0, np.abs(flat0))
+    h = (step or CENTRAL_STEP) * np.maximum(1.0, np.abs(flat0))
     h = (flat0 + h) - flat0  # the representable step
     ks = np.repeat(np.arange(n), 4)
     steps = (h[:, None] * np.array([1.0, -1.0, 2.0, -2.0])).reshape(-1)
@@ -194,7 +197,8 @@ def _complex_valid(f: Callable, x0: np.ndarray, jac: np.ndarray, rng: np.random.
     return True
 
 
-def jacobian(f: Callable, x0: np.ndarray, rng: np.random.Generator, method: str = "auto") -> tuple[np.ndarray, float, bool, str]:
+def jacobian(f: Callable, x0: np.ndarray, rng: np.random.Generator, method: str = "auto",
+             step: float | None = None) -> tuple[np.ndarray, float, bool, str]:
     """Numerator-layout Jacobian of ``f`` at ``x0``: (J, error estimate, smooth, method used)."""
     x0 = to_float(x0)
     if method in ("auto", "complex step"):
@@ -207,8 +211,8 @@ def jacobian(f: Callable, x0: np.ndarray, rng: np.random.Generator, method: str 
         except (TypeError, ValueError, OverflowError):
             pass
     with np.errstate(all="ignore"):
-        jac, err, smooth = central_jacobian(f, x0)
-    return jac, err, smooth, "central difference + Richardson"
+        jac, err, smooth = central_jacobian(f, x0, step=step)
+    return jac, err, smooth, "central difference + Richardson" + (f" (step {step:g})" if step else "")
 
 
 def _target(model: Model, values: Mapping[str, Any], of: str, wrt: str) -> Callable:
@@ -428,7 +432,7 @@ def _probe(claim_value: np.ndarray, f: Callable, x0: np.ndarray, rng, k: int, co
 
 def finite_difference(model: Model, claim: Claim, points: list[Point], uses: Mapping[str, tuple[str, str]], *,
                       seed: int = 0, max_full: int = MAX_FULL, n_probes: int = N_PROBES,
-                      method: str = "auto") -> Measurement:
+                      method: str = "auto", step: float | None = None) -> Measurement:
     """Measure the claim against finite differences at every point."""
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed + 7919)
@@ -460,9 +464,9 @@ def finite_difference(model: Model, claim: Claim, points: list[Point], uses: Map
             results.append(PointMeasurement(c, t, truth_error=4 * EPS * max(1.0, float(np.max(np.abs(t)))),
                                             localised=wrong, miss_probability=2.0 ** -n_probes))
             continue
-        jac, err, smooth, used = jacobian(f, x0, rng, method)
+        jac, err, smooth, used = jacobian(f, x0, rng, method, step)
         methods.add(used)
-        truth, off = truth_from_jacobian(claim, jac, of_shape, x0.shape, x0, lr)
+        truth, off = truth_from_jacobian(claim, jac, of_shape, x0.shape, x0, lr, to_float(values[of]))
         results.append(PointMeasurement(claimed, to_float(truth), err, smooth, off))
     return Measurement("finite_difference", " / ".join(sorted(methods)), dict(model.dims), tuple(results),
                        seconds=time.perf_counter() - t0)

@@ -14,8 +14,11 @@ The difference ``claim - truth`` is decided in this order:
    bounds (``PROOF_MAX_OPS``, ``SIMPLIFY_MAX_OPS``, ``SIMPLIFY_OPS_PER_CLAIM``: sizes, not times, so
    the outcome does not depend on the machine's speed): every entry reaching 0 is a *proof*, for
    all values of the ``wrt`` entries at these data and dims;
-3. when that does not decide, evaluated at 3 further random points with 50 digits: "numeric (50
-   digits)", never "proved".
+3. when that does not decide, evaluated at 3 further points with 50 digits: "numeric (50
+   digits)", never "proved". When ``wrt`` is an input the points are new values of its symbols;
+   when it is an intermediate (a δ, a mean ``mu``) they are whole new exact forward passes (other
+   seeds), so ``mu`` stays the mean of ``x`` and identities such as ``sum(x - mu) = 0``, on which a
+   correct formula may rely, still hold.
 
 The time and memory this takes are bounded from outside: :mod:`gradcheck.oracles.symbolic_bounded`
 runs it in a worker process that is stopped when its budget runs out.
@@ -26,6 +29,7 @@ Large models are checked at reduced dims (``Model.symbolic_dims``, or every dim 
 
 from __future__ import annotations
 
+import contextlib
 import time
 from fractions import Fraction
 from typing import Mapping
@@ -42,6 +46,7 @@ from gradcheck.points import draw_points
 DIGITS = 50
 ZERO_TOL = 1e-25  # a 50-digit evaluation of an identity is zero to ~1e-45; anything above 1e-25 is not
 MAX_SYMBOLS = 64
+EXTRA_POINTS = 3
 AUTO_DIM_CAP = 6  # without Model.symbolic_dims, a model with a dim above this is cut down
 
 
@@ -97,6 +102,43 @@ def exact_floats(x) -> np.ndarray:
     for idx in np.ndindex(arr.shape):
         out[idx] = fix(arr[idx])
     return out
+
+
+def _exact_float(f):
+    """A Python/numpy float as the decimal it prints as (0.1 -> 1/10); inf and nan stay floats."""
+    import math
+
+    import sympy
+
+    f = float(f)
+    return sympy.Rational(repr(f)) if math.isfinite(f) else sympy.Float(f)
+
+
+@contextlib.contextmanager
+def exact_literals():
+    """While active, every Python or numpy float that meets a SymPy number becomes an exact rational.
+
+    Literal floats (``0.5 * x``), ``eye``/``ones``/``zeros`` (float arrays) and float constants
+    would otherwise become 15-digit ``sympy.Float`` the moment they multiply a rational (``c *
+    eye(n)`` with c = 1/3 gives 0.333333333333333), and a correct claim would be "disproved" by
+    an error of 1e-17. Converting at the source keeps the oracle exact (SymPy's own converter table
+    for ``float`` is swapped for the duration; this oracle runs in one thread per process).
+    """
+    from sympy.core.sympify import _sympy_converter
+
+    from gradcheck.ops import EXACT_CONSTANT_ARRAYS
+
+    old = _sympy_converter.get(float)
+    _sympy_converter[float] = _exact_float
+    token = EXACT_CONSTANT_ARRAYS.set(True)
+    try:
+        yield
+    finally:
+        EXACT_CONSTANT_ARRAYS.reset(token)
+        if old is None:
+            _sympy_converter.pop(float, None)
+        else:
+            _sympy_converter[float] = old
 
 
 def _gradient_symengine(expr, syms: list, to_sympy: bool = True) -> list | None:
@@ -247,7 +289,7 @@ def _truth(model: Model, claim: Claim, seed: int):
     def build():
         small, values, syms, subs, sym_values, of_value, jac = _setup(model, claim.wrt, claim.target(model), seed)
         lr = values.get(claim.lr) if claim.lr else None
-        truth, _ = truth_from_jacobian(claim, jac, of_value.shape, syms.shape, syms, lr)
+        truth, _ = truth_from_jacobian(claim, jac, of_value.shape, syms.shape, syms, lr, of_value)
         truth = _as_obj(truth)
         return truth, _compile(syms, [truth])
 
@@ -375,7 +417,17 @@ def _use(model: Model, wrt: str, seed: int, of2: str, wrt2: str):
 
 def symbolic(model: Model, claim: Claim, points, uses: Mapping[str, tuple[str, str]], *, seed: int = 0,
              budget: float | None = None) -> Measurement:
-    """Measure the claim with SymPy at one exact point (reduced dims when the model is large)."""
+    """Measure the claim with SymPy at one exact point (reduced dims when the model is large).
+
+    ``budget`` is accepted for callers of the old API and unused: time and memory are bounded by
+    :mod:`gradcheck.oracles.symbolic_bounded`, the proof by sizes."""
+    with exact_literals():
+        return _symbolic(model, claim, uses, seed=seed)
+
+
+def _symbolic(model: Model, claim: Claim, uses: Mapping[str, tuple[str, str]], *, seed: int,
+              decide: bool = True) -> Measurement:
+    """``decide=False``: only the 50-digit comparison at this point ("disproved" or "agrees")."""
     import sympy
 
     t0 = time.perf_counter()
@@ -398,14 +450,20 @@ def symbolic(model: Model, claim: Claim, points, uses: Mapping[str, tuple[str, s
         scale = max(float(np.max(np.abs(truth_f))) if truth_f.size else 0.0, 1.0)
         if _gap(claimed_mp, truth_mp) > ZERO_TOL * scale:
             decided = "disproved"
+        elif not decide:
+            decided = "agrees"
         elif _prove_zero(claimed, truth):
             decided = "proved"
-        else:
+        elif claim.wrt in model.data or claim.wrt in model.params:
             rng = np.random.default_rng(seed + 104729)
             ok = True
-            for _ in range(3):
+            for _ in range(EXTRA_POINTS):
                 alt = [_mp(sympy.Rational(int(rng.integers(-2000, 2000)), 1000)) for _ in values_at]
                 ok &= bool(_gap(claimed_fn(*alt), truth_fn(*alt)) <= ZERO_TOL * scale)
+            decided = "numeric (50 digits)" if ok else "disproved"
+        else:  # an intermediate (a δ, a mean): new values must come from a whole new forward pass
+            ok = all(_symbolic(model, claim, uses, seed=seed + 7919 * (k + 1), decide=False)
+                     .points[0].decided != "disproved" for k in range(EXTRA_POINTS))
             decided = "numeric (50 digits)" if ok else "disproved"
     off = 0.0
     if claim.kind == "elementwise" and truth.size > 1:

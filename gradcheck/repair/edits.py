@@ -62,7 +62,7 @@ class Context:
     name_shapes: Mapping[str, tuple]  # every readable name -> shape (() for dims and constants)
     dims: Mapping[str, int]
     constants: tuple[str, ...] = ()
-    batch_sizes: tuple[int, ...] = ()  # lengths of batch axes (leading axis of data arrays)
+    batch_sizes: tuple[int, ...] = ()  # lengths of batch axes (see gradcheck.check.batch_names)
     activations: tuple[Activation, ...] = ()
     derivative_names: tuple[str, ...] = ()  # the `uses` names
     node_shapes: dict = field(default_factory=dict)  # path -> shape (None: unknown) for the tree edited
@@ -224,6 +224,13 @@ def _sum0(node: ast.AST, fname: str = "sum") -> ast.AST:
                     keywords=[ast.keyword(arg="axis", value=ast.Constant(0))])
 
 
+def _sum_axis(node: ast.AST, axis: int, *, keep: bool) -> ast.AST:
+    keywords = [ast.keyword(arg="axis", value=ast.Constant(axis))]
+    if keep:
+        keywords.append(ast.keyword(arg="keepdims", value=ast.Constant(True)))
+    return ast.Call(func=ast.Name(id="sum", ctx=ast.Load()), args=[node], keywords=keywords)
+
+
 def _letters_digits(name: str) -> tuple[str, str]:
     return re.sub(r"\d", "#", name), "".join(re.findall(r"\d", name))
 
@@ -300,8 +307,11 @@ def _scale_sites(all_sites):
 
 
 def _scales(tree, all_sites, ctx: Context):
+    # dims, then small numbers, then the model's constants (a keep probability, a learning rate): safe
+    # because a repair must hold at the second size, where dims and constants are redrawn
     factors = [(n, ast.Name(id=n, ctx=ast.Load())) for n in ctx.factor_names] + \
-              [(str(k), ast.Constant(k)) for k in SMALL_CONSTANTS]
+              [(str(k), ast.Constant(k)) for k in SMALL_CONSTANTS] + \
+              [(n, ast.Name(id=n, ctx=ast.Load())) for n in ctx.constants]
     # drop or replace an existing factor
     for path, node, parent, _ in all_sites:
         if not isinstance(node, ast.BinOp) or not isinstance(node.op, (ast.Mult, ast.Div)):
@@ -439,6 +449,14 @@ def _batch_sums(tree, all_sites, ctx: Context, shape):
                            replaced(tree, path, lambda n: n.args[0]), root=root)
             continue
         s = shape(path)
-        if s is None or len(s) < 1 or s[0] not in ctx.batch_sizes or _is_number(node):
+        if s is None or len(s) < 1 or _is_number(node):
             continue
-        yield Edit("batch sum", f"sum {what(node, path)} over the batch axis (axis 0)", replaced(tree, path, _sum0), root=root)
+        for axis, length in enumerate(s):  # row layout: axis 0; column layout (h, m): the last axis, kept
+            if length not in ctx.batch_sizes:
+                continue
+            if axis == 0:
+                yield Edit("batch sum", f"sum {what(node, path)} over the batch axis (axis 0)",
+                           replaced(tree, path, _sum0), root=root)
+            if len(s) >= 2:
+                yield Edit("batch sum", f"sum {what(node, path)} over the batch axis (axis {axis}, keepdims=True)",
+                           replaced(tree, path, lambda n, a=axis: _sum_axis(n, a, keep=True)), root=root)

@@ -6,7 +6,9 @@
 2. Single edits (:mod:`gradcheck.repair.edits`) are *screened* at the first point with numpy:
    the edited expression is evaluated and compared with the true value (relative 1e-6); edits
    whose shapes do not fit are dropped. Candidates are deduplicated by their text.
-3. Survivors are re-screened at the second point, then confirmed, smallest first (fewest edits,
+3. Survivors are re-screened at the second point and at a point of the model's second size
+   (:mod:`gradcheck.sizes`: other dims and constants, so an edit right only by a coincidence of
+   values, such as "multiply by c" where c = 2 by chance, is dropped), then confirmed, smallest first (fewest edits,
    then shortest text), by :func:`gradcheck.check.check_claim` with all its oracles: a repair is a
    claim that passes, never a guess.
 4. Only if no single edit is confirmed (and ``max_edits >= 2``), pairs: second edits applied to the
@@ -29,12 +31,12 @@ import numpy as np
 
 from gradcheck import ops
 from gradcheck.claim import Claim, Derivation
-from gradcheck.diagnose import squeeze_align
 from gradcheck.expr import Expression, _Interpreter
 from gradcheck.model import Model
 from gradcheck.repair.edits import Activation, Context, Edit, generate, sites
-from gradcheck.repair.latex import repaired_latex
+from gradcheck.repair.latex import describe_repair
 from gradcheck.repair.source import NotSearchable, formula_expression
+from gradcheck.sizes import SecondSize, second_size
 
 SCREEN_RTOL = 1e-6
 N_SCREEN_POINTS = 2
@@ -49,6 +51,8 @@ class Repair:
     kinds: tuple[str, ...] = ()  # sign | transpose | scale | batch sum | name | operator | activation
     original: str = ""
     uses: tuple = ()  # (name, (of, wrt)) derivative names borrowed from other claims of the derivation
+    words: tuple[str, ...] = ()  # the edits in the document's notation (``$...$`` math)
+    explanation: str = ""  # what the repair reveals, in words
 
     @property
     def text(self) -> str:
@@ -77,7 +81,7 @@ class _Candidate:
 class _Screen:
     """True values at the screening points and the scopes formulas are evaluated in."""
 
-    def __init__(self, model: Model, claim: Claim, uses: Mapping[str, tuple[str, str]]):
+    def __init__(self, model: Model, claim: Claim, uses: Mapping[str, tuple[str, str]], second: Model | None = None):
         from gradcheck.oracles.common import truth_from_jacobian
         from gradcheck.oracles.finite_difference import jacobian
         from gradcheck.points import draw_points
@@ -85,7 +89,10 @@ class _Screen:
         self.scopes, self.truths = [], []
         rng = np.random.default_rng(7919)
         of = claim.target(model)
-        for point in draw_points(model, N_SCREEN_POINTS, seed=0):
+        pairs = [(model, p) for p in draw_points(model, N_SCREEN_POINTS, seed=0)]
+        if second is not None:  # the second size: a candidate right only by a coincidence of values fails here
+            pairs.append((second, draw_points(second, 1, seed=1)[0]))
+        for model, point in pairs:
             with np.errstate(all="ignore"):
                 values = model.forward(point.values)
             derivs = {}
@@ -95,8 +102,10 @@ class _Screen:
             x0 = np.asarray(values[claim.wrt], dtype=float)
             jac, _, smooth, _ = jacobian(lambda x: model.rerun_from(values, claim.wrt, x)[of], x0, rng)
             lr = values.get(claim.lr) if claim.lr else None
-            truth, _ = truth_from_jacobian(claim, jac, np.shape(values[of]), x0.shape, x0, lr)
-            self.scopes.append({**values, **derivs})
+            truth, _ = truth_from_jacobian(claim, jac, np.shape(values[of]), x0.shape, x0, lr,
+                                           np.asarray(values[of], dtype=float))
+            block = getattr(claim.formula, "block_values", None)  # a code block's names (homework files)
+            self.scopes.append({**values, **derivs, **(block(values) if block else {})})
             self.truths.append(np.asarray(truth, dtype=float))
 
     def value(self, tree: ast.Expression, k: int = 0):
@@ -107,28 +116,27 @@ class _Screen:
 
     def matches(self, value, k: int = 0) -> bool:
         t = self.truths[k]
-        c = squeeze_align(np.asarray(value, dtype=float), t)
-        if c is None or not np.all(np.isfinite(c)):
+        c = np.asarray(value, dtype=float)
+        if c.shape != t.shape or not np.all(np.isfinite(c)):  # strict shapes: no silent reshaping
             return False
         scale = float(np.max(np.abs(t))) if t.size else 0.0
         return float(np.max(np.abs(c - t))) <= SCREEN_RTOL * scale + 1e-12 if t.size else True
 
 
 def closeness(value, truth: np.ndarray) -> float:
-    """Relative residual after the best scalar factor, allowing a transpose or a sum over axis 0."""
+    """Relative residual after the best scalar factor, allowing a transpose or a sum over one axis."""
     if value is None:
         return float("inf")
     c = np.asarray(value, dtype=float)
     variants = [c]
     if c.ndim == 2:
         variants.append(c.T)
-    if c.ndim >= 1:
-        variants.append(c.sum(axis=0))
+    for axis in range(c.ndim):
+        variants += [c.sum(axis=axis), c.sum(axis=axis, keepdims=True)]
     tt = float(np.sum(truth * truth))
     best = float("inf")
     for v in variants:
-        v = squeeze_align(v, truth)
-        if v is None or not np.all(np.isfinite(v)):
+        if v.shape != truth.shape or not np.all(np.isfinite(v)):
             continue
         vv = float(np.sum(v * v))
         if vv == 0 or tt == 0:
@@ -239,6 +247,8 @@ def find_repair(source: Derivation | Model, claim: Claim, *, max_edits: int = 2,
     else:
         model, uses = claim.model or source, dict(claim.uses)
     extra = _earlier_uses(source, claim, model, uses)
+    plan = (SecondSize(None, {}, {}, f"no second size: {claim.fixed_size}") if claim.fixed_size else second_size(model, [claim.source or ""]))
+    symbols = dict(getattr(source, "symbols", None) or {})
 
     def outcome(repair, message, tried=0, confirmations=0):
         return RepairOutcome(repair, message, tried, time.perf_counter() - t0, confirmations)
@@ -248,7 +258,7 @@ def find_repair(source: Derivation | Model, claim: Claim, *, max_edits: int = 2,
     except NotSearchable as exc:
         return outcome(None, f"not searchable: {exc}")
     try:
-        screen = _Screen(model, claim, {**uses, **extra})
+        screen = _Screen(model, claim, {**uses, **extra}, plan.model)
     except Exception as exc:  # noqa: BLE001
         return outcome(None, f"not searchable: the true value could not be computed ({type(exc).__name__}: {exc})")
     ctx = _context(model, screen, {**uses, **extra})
@@ -310,7 +320,11 @@ def find_repair(source: Derivation | Model, claim: Claim, *, max_edits: int = 2,
             if any(v.shape == cand.value.shape and np.allclose(v, cand.value, rtol=1e-12, atol=0)
                    for v in failed_values):
                 continue
-            fn = Expression.from_tree(cand.tree, where=f"repair of {claim.name}").as_function()
+            cand_expr = Expression.from_tree(cand.tree, where=f"repair of {claim.name}")
+            if not plan.available and (set(cand_expr.names) - set(expr.names)) & (set(model.dims) | set(model.constants)):
+                continue  # no second size: a dim or constant brought in may fit by chance
+            fn = claim.formula.with_expression(cand_expr) if hasattr(claim.formula, "with_expression") \
+                else cand_expr.as_function()
             state["confirmations"] += 1
             repaired = claim.with_formula(fn, source=cand.text)
             borrowed = {n: extra[n] for n in fn.names if n in extra}
@@ -320,8 +334,11 @@ def find_repair(source: Derivation | Model, claim: Claim, *, max_edits: int = 2,
             if result.verdict == "correct":
                 passed = tuple(o for o, v in result.oracles.items() if v.status == "pass")
                 kinds = tuple(e.kind for e in cand.edits)
+                shown = describe_repair(claim, model, cand.tree, cand.edits, symbols=symbols,
+                                        uses={**uses, **extra})
                 return Repair(cand.text, tuple(e.description for e in cand.edits), passed,
-                              repaired_latex(claim, original, cand), kinds, original, tuple(borrowed.items()))
+                              shown.latex, kinds, original, tuple(borrowed.items()), shown.words,
+                              shown.explanation)
             failed_values.append(cand.value)
         return None
 

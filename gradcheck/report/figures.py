@@ -1,8 +1,12 @@
 """Heatmaps for matrix-valued claims that are not correct: claimed | true | claimed - true.
 
 The first two panels share one symmetric colour scale, so a sign flip or a factor is visible at a
-glance; the difference has its own. PNGs are deterministic: Agg backend, fixed dpi and size, no
-"Software" metadata (nothing in the file depends on the time or the matplotlib version string).
+glance; the difference has its own. The difference is drawn only when the claimed and true arrays
+have the same shape (before any folding of a 3-D array to 2-D), so it always subtracts entries that
+correspond. An array with more than :data:`MAX_LINES` rows (or columns) shows the rows (columns)
+where claimed and true differ most, labelled with their 1-based index, not an unreadable strip.
+PNGs are deterministic: Agg backend, fixed dpi and size, no "Software" metadata (nothing in the file
+depends on the time or the matplotlib version string).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import numpy as np
 
 DPI = 80
 CMAP = "RdBu_r"
+MAX_LINES = 24  # rows or columns shown at most
 
 
 def figure_name(doc_id: str, claim_name: str) -> str:
@@ -43,41 +48,79 @@ def as_matrix(a: Any) -> np.ndarray | None:
     return arr
 
 
+def squeezed_shape(a: Any) -> tuple[int, ...]:
+    return tuple(n for n in np.shape(a) if n != 1)
+
+
+def pick(n: int, score: np.ndarray | None) -> np.ndarray:
+    """All of ``range(n)`` when it is short, else the :data:`MAX_LINES` indices of largest ``score`` (in order)."""
+    if n <= MAX_LINES:
+        return np.arange(n)
+    if score is None:
+        return np.arange(MAX_LINES)
+    top = np.argsort(-score, kind="stable")[:MAX_LINES]
+    return np.sort(top)
+
+
+def _ticks(set_ticks, index: np.ndarray, *, small: bool, rotation: int = 0) -> None:
+    """1-based labels (as documents count): every shown row (column) when a selection is shown, else about 8."""
+    step = 1 if small else max(1, int(np.ceil(len(index) / 8)))
+    pos = list(range(0, len(index), step))
+    kw = {"rotation": rotation} if rotation and small else {}
+    set_ticks(pos, [str(int(index[p]) + 1) for p in pos], fontsize=5 if small else 7, **kw)
+
+
 def wants_figure(s: Any) -> bool:
     return (s.verdict != "correct" and s.claimed is not None and s.truth is not None
             and as_matrix(s.truth) is not None and as_matrix(s.claimed) is not None
             and np.all(np.isfinite(as_matrix(s.claimed))) and np.all(np.isfinite(as_matrix(s.truth))))
 
 
-def heatmaps(path: str | os.PathLike, claimed: Any, truth: Any, title: str = "") -> None:
+def heatmaps(path: str | os.PathLike, claimed: Any, truth: Any, title: str = "") -> tuple[str, ...]:
+    """Write the PNG; returns the panel labels drawn."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
 
+    same = squeezed_shape(claimed) == squeezed_shape(truth)
     c, t = as_matrix(claimed), as_matrix(truth)
-    same = c.shape == t.shape
-    panels = [("claimed", c), ("true", t)] + ([("claimed - true", c - t)] if same else [])
-    fig = Figure(figsize=(3.2 * len(panels), 3.0))
+    diff = np.abs(c - t) if same else None
+    rows = pick(t.shape[0], diff.max(axis=1) if same else None)
+    cols = pick(t.shape[1], diff.max(axis=0) if same else None)
+    crows, ccols = (rows, cols) if same else (pick(c.shape[0], None), pick(c.shape[1], None))
+    panels = [("claimed", c[np.ix_(crows, ccols)], crows, ccols), ("true", t[np.ix_(rows, cols)], rows, cols)]
+    if same:
+        panels.append(("claimed - true", (c - t)[np.ix_(rows, cols)], rows, cols))
+    fig = Figure(figsize=(3.2 * len(panels), 3.0 if len(rows) <= 8 else 4.2))
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
-    fig.subplots_adjust(left=0.06, right=0.94, bottom=0.12, top=0.80, wspace=0.45)
+    fig.subplots_adjust(left=0.08, right=0.94, bottom=0.14, top=0.80, wspace=0.5)
     shared = max(float(np.max(np.abs(c))) if c.size else 0.0, float(np.max(np.abs(t))) if t.size else 0.0) or 1.0
-    for ax, (label, a) in zip(axes, panels):
+    full = {"claimed": c.shape, "true": t.shape, "claimed - true": t.shape}
+    for ax, (label, a, r, k) in zip(axes, panels):
         vmax = shared if label != "claimed - true" else (float(np.max(np.abs(a))) or 1.0)
         im = ax.imshow(a, cmap=CMAP, vmin=-vmax, vmax=vmax, interpolation="nearest", aspect="auto")
-        ax.set_title(f"{label} {a.shape[0]}x{a.shape[1]}", fontsize=9)
+        shown = "" if a.shape == full[label] else f" ({len(r)} of {full[label][0]} rows" + (
+            f", {len(k)} of {full[label][1]} columns)" if len(k) < full[label][1] else ")")
+        dims = "x".join(map(str, squeezed_shape(claimed if label == "claimed" else truth)))
+        ax.set_title(f"{label} {dims}{shown}", fontsize=8)
         ax.tick_params(labelsize=7)
-        ax.xaxis.set_major_locator(MaxNLocator(5, integer=True))
-        ax.yaxis.set_major_locator(MaxNLocator(5, integer=True))
+        _ticks(ax.set_yticks, r, small=len(r) < full[label][0])
+        _ticks(ax.set_xticks, k, small=len(k) < full[label][1], rotation=90)
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04).ax.tick_params(labelsize=7)
+    if same and len(rows) < t.shape[0]:
+        fig.text(0.5, 0.02, f"the {len(rows)} rows where claimed and true differ most (1-based row numbers)",
+                 ha="center", fontsize=7)
     if not same:
-        axes[0].set_xlabel("shapes differ: no difference panel", fontsize=8)
+        fig.text(0.5, 0.02, f"shapes {'x'.join(map(str, squeezed_shape(claimed)))} and "
+                 f"{'x'.join(map(str, squeezed_shape(truth)))} differ: no difference panel", ha="center",
+                 fontsize=7)
     if title:
         fig.suptitle(title, fontsize=9)
     fig.savefig(path, dpi=DPI, format="png", metadata={"Software": None})
+    return tuple(p[0] for p in panels)
 
 
 def figure_tasks(doc_results: Sequence[tuple[Any, Sequence[Any]]], figdir: str | os.PathLike

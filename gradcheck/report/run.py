@@ -11,13 +11,16 @@ from __future__ import annotations
 import importlib
 import math
 import multiprocessing
+import contextlib
 import os
+import signal
 import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from gradcheck.outputs import write_together
 from gradcheck.report.summary import ClaimSummary, DocInfo, doc_info, failed_summary, summarize
 
 SEED = 0
@@ -123,8 +126,10 @@ _PROGRESS: Any = None  # in a worker: the queue that carries per-claim progress 
 
 
 def _init_worker(queue: Any = None) -> None:
+    """Workers ignore Ctrl-C: the parent alone handles it and stops them (see :func:`stop_pool`)."""
     global _PROGRESS
     _PROGRESS = queue
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _light(s: ClaimSummary) -> ClaimSummary:
@@ -196,6 +201,36 @@ def make_pool(jobs: int, queue: Any = None):
     return _context().Pool(jobs, initializer=_init_worker, initargs=(queue,))
 
 
+def stop_pool(pool: Any, grace: float = 5.0) -> None:
+    """Stop a pool after an interrupt without hanging: ``terminate`` runs in a helper thread; workers
+    still alive after ``grace`` seconds are killed (SIGKILL, by their own process objects) and reaped.
+
+    ``Pool.terminate`` alone can block for ever when a worker died holding the task queue's lock."""
+    stopper = threading.Thread(target=pool.terminate, daemon=True)
+    stopper.start()
+    stopper.join(grace)
+    workers = list(getattr(pool, "_pool", ()))
+    for p in workers:
+        if p.is_alive():
+            p.kill()
+    for p in workers:
+        p.join(grace)
+    stopper.join(grace)
+
+
+@contextlib.contextmanager
+def pool_of(jobs: int, queue: Any = None):
+    """A worker pool closed normally, or stopped by :func:`stop_pool` on any exception or interrupt."""
+    pool = make_pool(jobs, queue)
+    try:
+        yield pool
+    except BaseException:
+        stop_pool(pool)
+        raise
+    pool.close()
+    pool.join()
+
+
 def run_checks(docs: Sequence[Any], *, oracles: Sequence[str] | None = None, jobs: int | None = None,
                modules: Sequence[str] = (), progress: Callable[[int, int, ClaimSummary], None] | None = None,
                pool: Any = None, queue: Any = None) -> list[tuple[DocInfo, list[ClaimSummary]]]:
@@ -219,7 +254,7 @@ def run_checks(docs: Sequence[Any], *, oracles: Sequence[str] | None = None, job
                     progress(n, total, s)
     elif pool is None:
         queue = _context().Queue() if progress else None
-        with make_pool(jobs, queue) as own:
+        with pool_of(jobs, queue) as own:
             return run_checks(docs, oracles=oracles, modules=modules, progress=progress, pool=own, queue=queue)
     else:
         blocks = make_blocks(docs, getattr(pool, "_processes", jobs) or jobs, oracles or (), modules)
@@ -272,13 +307,14 @@ def write_report(out: str | os.PathLike, doc_results: Sequence[tuple[Any, Sequen
     normal = [(doc_info(d), [summarize(r, k, doc_info(d).id) for k, r in enumerate(rs)]) for d, rs in doc_results]
     figures = write_figures(normal, figdir, relative_to=out, pool=pool)
     keep = {out / rel for rel in figures.values()}
-    if figdir.is_dir():
+    md = render_markdown(normal, figures=figures, oracles=oracles, title=title)
+    # both files replaced together at the end: an interrupt leaves the old pair or the new pair
+    write_together({out / "REPORT.md": md,
+                    out / "report.json": dumps(build_json(normal, figures=figures, oracles=oracles))})
+    if figdir.is_dir():  # stale figures go only once the report that no longer shows them is in place
         for old in figdir.glob("*.png"):
             if old not in keep:
                 old.unlink()
-    md = render_markdown(normal, figures=figures, oracles=oracles, title=title)
-    (out / "REPORT.md").write_text(md, encoding="utf-8")
-    (out / "report.json").write_text(dumps(build_json(normal, figures=figures, oracles=oracles)), encoding="utf-8")
     return ReportFiles(out / "REPORT.md", out / "report.json", tuple(sorted(keep)), normal)
 
 
@@ -297,7 +333,7 @@ def report(out: str | os.PathLike = "reports", *, documents: Sequence[str] | Non
         results = run_checks(docs, oracles=oracles, jobs=1, modules=modules, progress=progress)
         return write_report(out, results, oracles=oracles)
     queue = _context().Queue() if progress else None
-    with make_pool(jobs, queue) as pool:
+    with pool_of(jobs, queue) as pool:
         results = run_checks(docs, oracles=oracles, modules=modules, progress=progress, pool=pool, queue=queue)
         return write_report(out, results, oracles=oracles, pool=pool)
 

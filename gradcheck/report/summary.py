@@ -27,6 +27,8 @@ class DocInfo:
     notation: str = ""
     conventions: str = ""
     findings: tuple[str, ...] = ()
+    symbols: Mapping[str, str] = field(default_factory=dict)  # python name -> LaTeX (the document's notation)
+    fix_notes: Mapping[str, str] = field(default_factory=dict)  # claim name -> what to know about its fix
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,9 @@ class RepairInfo:
     edits: tuple[str, ...] = ()
     confirmed_by: tuple[str, ...] = ()
     text: str = ""  # a sentence describing the repair, when the repair search gives one
+    latex: str = ""  # the repaired equation in the document's notation
+    words: tuple[str, ...] = ()  # the edits, Python fragments rendered as $...$ math
+    explanation: str = ""  # what the repair reveals
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,10 @@ class ClaimSummary:
     repair: RepairInfo | None = None
     expected_ok: bool | None = None
     sign_convention_only: bool = False
+    uses: tuple[tuple[str, str, str], ...] = ()  # (name, of, wrt): true derivative values the formula reads
     seconds: float = 0.0  # never rendered (determinism); progress output only
+    sizes: str = ""  # the first and the second size the claim was checked at (or why there is no second)
+    judged_by: str = ""  # "" when every oracle decided; else "judged by 2 of 3 oracles (SymPy ...: why)"
 
     @property
     def id(self) -> str:
@@ -90,7 +98,8 @@ def doc_info(doc: Any) -> DocInfo:
             return getattr(doc, k, default)
     return DocInfo(id=str(get("id", "") or ""), title=str(get("title", "") or ""), source=str(get("source", "") or ""),
                    description=str(get("description", "") or ""), notation=str(get("notation", "") or ""),
-                   conventions=str(get("conventions", "") or ""), findings=tuple(get("findings", ()) or ()))
+                   conventions=str(get("conventions", "") or ""), findings=tuple(get("findings", ()) or ()),
+                   symbols=dict(get("symbols", None) or {}), fix_notes=dict(get("fix_notes", None) or {}))
 
 
 def _repair_info(repair: Any) -> RepairInfo | None:
@@ -103,7 +112,9 @@ def _repair_info(repair: Any) -> RepairInfo | None:
         return None
     return RepairInfo(str(formula), tuple(str(e) for e in getattr(repair, "edits", ()) or ()),
                       tuple(str(o) for o in getattr(repair, "confirmed_by", ()) or ()),
-                      str(getattr(repair, "text", "") or ""))
+                      str(getattr(repair, "text", "") or ""), str(getattr(repair, "latex", "") or ""),
+                      tuple(str(w) for w in getattr(repair, "words", ()) or ()),
+                      str(getattr(repair, "explanation", "") or ""))
 
 
 def summarize(result: Any, index: int = 0, document: str | None = None) -> ClaimSummary:
@@ -126,7 +137,16 @@ def summarize(result: Any, index: int = 0, document: str | None = None) -> Claim
         point=dict(result.point) if result.point is not None else None, message=result.message,
         notes=tuple(result.notes), repair=_repair_info(getattr(result, "repair", None)),
         expected_ok=result.expected_ok, sign_convention_only=bool(getattr(result, "convention_only", False)),
-        seconds=result.seconds)
+        uses=_uses_read(claim), seconds=result.seconds, sizes=str(getattr(result, "sizes", "") or ""),
+        judged_by=str(getattr(result, "judged_by", "") or ""))
+
+
+def _uses_read(claim: Any) -> tuple[tuple[str, str, str], ...]:
+    try:
+        reads = set(claim.reads)
+    except Exception:  # noqa: BLE001 - a formula whose parameters cannot be read uses nothing we can name
+        return ()
+    return tuple((n, str(o), str(w)) for n, (o, w) in dict(getattr(claim, "uses", {}) or {}).items() if n in reads)
 
 
 def failed_summary(claim: Any, model: Any, document: str, index: int, message: str) -> ClaimSummary:
@@ -207,6 +227,32 @@ def function_text(fn: Callable | None) -> str:
         return textwrap.dedent(inspect.getsource(fn)).strip()
     except (OSError, TypeError):
         return getattr(fn, "__qualname__", repr(fn))
+
+
+REPAIRED_SUFFIX = "_repaired"
+
+
+def repaired_siblings(name: str, names: Sequence[str]) -> tuple[str, ...]:
+    """The ``..._repaired`` claims that correct claim ``name``: ``x_repaired``, ``x_<more>_repaired``, or
+    ``<stem>_repaired`` where ``name`` is ``<stem>_<reading>`` (``dH_db3_1_batch_as_written`` ->
+    ``dH_db3_1_batch_repaired``, ``dz3_1_dh2_1_middle`` -> ``dz3_1_dh2_1_repaired``)."""
+    if name.endswith(REPAIRED_SUFFIX):
+        return ()
+    out = []
+    for other in names:
+        if other == name or not other.endswith(REPAIRED_SUFFIX):
+            continue
+        stem = other[: -len(REPAIRED_SUFFIX)]
+        if stem == name or other.startswith(name + "_") or name.startswith(stem + "_"):
+            out.append(other)
+    return tuple(out)
+
+
+def repaired_claims(name: str, names: Sequence[str]) -> tuple[str, ...]:
+    """The claims that a ``..._repaired`` claim corrects (the reverse of :func:`repaired_siblings`)."""
+    if not name.endswith(REPAIRED_SUFFIX):
+        return ()
+    return tuple(n for n in names if name in repaired_siblings(n, names))
 
 
 def counts(results: Sequence[ClaimSummary]) -> dict[str, int]:
