@@ -324,11 +324,48 @@ def fmt_t(t):
     return f"{t * 1e3:.3g} ms" if t < 1 else f"{t:.3g} s"
 
 
+HEADLINE_TOOLS = [("gradcheck complex step (full)", "gradcheck complex step, every entry"),
+                  ("gradcheck 16 probes", "gradcheck 16 probes"),
+                  ("jax.test_util.check_grads (rev)", "jax.test_util.check_grads"),
+                  ("torch.autograd.gradcheck (fast_mode)", "torch gradcheck fast_mode"),
+                  ("torch.autograd.gradcheck (default)", "torch gradcheck default")]
+
+
+def headline(results) -> list[str]:
+    """The peers side by side with gradcheck's modes, per problem (median times of this run)."""
+    lines = ["## Headline: gradcheck's modes and the peers, side by side", "",
+             "| problem | " + " | ".join(label for _, label in HEADLINE_TOOLS) + " |",
+             "|---|" + "---|" * len(HEADLINE_TOOLS)]
+    for res in results:
+        by = {r["tool"]: r for r in res["rows"]}
+        cells = []
+        for tool, _ in HEADLINE_TOOLS:
+            r = by.get(tool)
+            if r is None or not r["median"]:
+                cells.append("not run" if r is not None else "not installed")
+                continue
+            missed = [k for k, v in r["caught"].items() if not v]
+            cells.append(fmt_t(r["median"]) + (f" (missed: {', '.join(missed)})" if missed else ""))
+        lines.append(f"| {res['problem'].name} (n = {res['problem'].n}) | " + " | ".join(cells) + " |")
+    lines += ["", "What each gives for its time: *gradcheck complex step* computes every entry of the gradient",
+              "(relative error ~1e-12) and so says which entries are wrong and how (the diagnoses and repairs",
+              "rest on it); *gradcheck 16 probes* compares 16 random directional derivatives (exact to ~1e-15),",
+              "localises the wrong entries and bounds the chance of missing one; *jax.test_util.check_grads*",
+              "compares a few random directional derivatives by finite differences (relative error ~1e-7) and",
+              "answers pass/fail; *torch fast_mode* compares one random projection of the Jacobian, pass/fail;",
+              "*torch default* computes every entry by central differences, pass/fail. JAX's check_grads and",
+              "torch's fast_mode are faster than gradcheck's full complex step on every problem here: they",
+              "check a few directions, not every entry. Only gradcheck's probe mode is in their range (see",
+              "the table for which is faster on which problem).", ""]
+    return lines
+
+
 def write_report(results, scale, probe, info, cmd, wall, path):
     lines = ["# Benchmarks: gradcheck's finite-difference oracle vs its peers", "",
              f"Produced by `{cmd}` in {wall:.0f} s (one process, one run).", "",
              "| | |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in info.items() if k != "repeats"]
+    lines += [""] + headline(results)[:-1]
     lines += ["", f"The load is the load average (1, 5, 15 min) at the start of the run (2 cores; other processes "
               "may run on the machine, so times are noisy).", "", f"Repeats: {info.get('repeats', '')}", ""]
     lines += ["Every tool checks the same gradient (all four parameter arrays of the network) at the same float64",

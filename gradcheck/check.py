@@ -64,8 +64,7 @@ class ClaimResult:
         others = {o: v for o, v in self.oracles.items() if o not in deciding}
         if not others:
             return ""
-        why = "; ".join(f"{ORACLE_LABELS.get(o, o)} {v.status}: {_first_line(v.message) or 'no reason given'}"
-                        for o, v in others.items())
+        why = "; ".join(_why_undecided(o, v) for o, v in others.items())
         return f"judged by {len(deciding)} of {len(self.oracles)} oracles ({why})"
 
     def _repr_markdown_(self) -> str:  # Jupyter: verdict table, math, oracles (gradcheck.notebook)
@@ -91,6 +90,19 @@ class ClaimResult:
 
 
 ORACLE_LABELS = {"finite_difference": "finite differences", "symbolic": "SymPy", "autodiff": "JAX"}
+# How an oracle stopped by its time or memory budget says so (gradcheck.bounded, gradcheck.limits).
+BUDGET_PHRASES = ("gave up after", "ran out of memory", "failed: the worker process ended")
+
+
+def stopped_by_budget(message: str) -> bool:
+    """Did an oracle not decide because its time or memory budget ran out?"""
+    return (message or "").startswith(BUDGET_PHRASES) or " ran out of time: stopped after" in (message or "")
+
+
+def _why_undecided(oracle: str, v: OracleVerdict) -> str:
+    """"SymPy: gave up after 10 s" for a budget stop, "SymPy skipped: why" otherwise."""
+    label, why = ORACLE_LABELS.get(oracle, oracle), _first_line(v.message) or "no reason given"
+    return f"{label}: {why}" if stopped_by_budget(v.message) else f"{label} {v.status}: {why}"
 
 
 def _first_line(text: str, limit: int = 160) -> str:
@@ -165,6 +177,36 @@ def trace_shapes(model: Model, claim: Claim, point: Point, uses) -> tuple[tuple,
     return np.shape(claimed), np.shape(values[claim.target(model)]), np.shape(values[claim.wrt])
 
 
+def prepare(source: Derivation | Model, claims: Iterable[Claim], *, oracles: Iterable[str] = ORACLES,
+            seed: int = 0, options: Mapping[str, dict] | None = None) -> None:
+    """Get the oracles ready for these claims before they are checked one by one: JAX compiles one
+    function for every derivative they need (per model), and SymPy starts on them in its own
+    worker process, so that it runs while finite differences and JAX work here. ``options`` must be
+    those that ``check_claim`` will get (the symbolic oracle's ``limit`` applies from here)."""
+    oracles = tuple(oracles)
+    options = dict(options or {})
+    items = []
+    for claim in claims:
+        if isinstance(source, Derivation):
+            model, uses = source.model_of(claim), source.derivative_names(claim)
+        else:
+            model, uses = claim.model or source, dict(claim.uses)
+        try:
+            _validate_names(model, claim, uses)
+        except ModelError:
+            continue
+        items.append((model, claim, uses))
+    if "autodiff" in oracles:
+        from gradcheck.oracles.autodiff import plan
+
+        for model, claim, uses in items:
+            plan(model, [(claim.target(model), claim.wrt), *uses.values()])
+    if "symbolic" in oracles:
+        from gradcheck.oracles.symbolic_bounded import prefetch
+
+        prefetch(items, seed=seed, **options.get("symbolic", {}))
+
+
 def _run(oracle: str, model: Model, claim: Claim, points: list[Point], uses, seed: int, options) -> Measurement:
     t0 = time.perf_counter()
     what = f"the {oracle} oracle"
@@ -190,9 +232,9 @@ def _run_oracle(oracle: str, model: Model, claim: Claim, points: list[Point], us
 
             return autodiff(model, claim, points, uses, **options.get(oracle, {}))
         if oracle == "symbolic":
-            from gradcheck.oracles.symbolic import symbolic
+            from gradcheck.oracles.symbolic_bounded import symbolic_bounded
 
-            return symbolic(model, claim, points, uses, seed=seed, **options.get(oracle, {}))
+            return symbolic_bounded(model, claim, uses, seed=seed, **options.get(oracle, {}))
         raise ModelError(f"unknown oracle {oracle!r}; choose from {', '.join(ORACLES)}")
     except ShapeClash as exc:
         return Measurement(oracle, "", dict(model.dims), error=f"shape error: {exc}", seconds=time.perf_counter() - t0)

@@ -103,20 +103,30 @@ def build_parser(with_check: bool = False) -> argparse.ArgumentParser:
 
 # ---------------------------------------------------------------------------------------------- report
 class Progress:
-    """One line per checked claim on stderr (only on a terminal)."""
+    """One line per checked claim on stderr, under a progress bar with an ETA (only on a terminal)."""
 
     def __init__(self, stream=None, enabled: bool = True):
         self.stream = stream or sys.stderr
         self.enabled = enabled and hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.bar = None
 
     def __call__(self, n: int, total: int, s) -> None:
         if not self.enabled:
             return
+        from gradcheck.progress import progress_bar, say
+
+        if self.bar is None:
+            self.bar = progress_bar(total, self.stream)
         mark = {True: "", None: "", False: f"  <-- expected {s.expect}"}[s.expected_ok]
         width = len(str(total))
         judged = f" [{s.judged_by}]" if s.judged_by else ""
         line = f"[{n:>{width}}/{total}] {s.document}/{s.name}: {s.verdict}{judged} ({s.seconds:.1f} s){mark}"
-        self.stream.write(textsafe.terminal(line) + "\n")
+        say(self.bar, textsafe.terminal(line), self.stream)
+        if self.bar is not None:
+            self.bar.set_description_str(textsafe.terminal(f"done {s.document}/{s.name}"))
+            self.bar.update(1)
+            if n >= total:
+                self.bar.close()
         self.stream.flush()
 
 

@@ -61,9 +61,14 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
                         "step and JAX, 1e-6 for central differences; see docs/ways_in.md)")
     parser.add_argument("--atol", type=float, default=None, help="absolute tolerance added to rtol * max|truth| "
                         "(default 0: every derivative is compared relative to its own size)")
-    parser.add_argument("--no-repair", action="store_true", help="do not search for a repair of wrong claims")
+    parser.add_argument("--no-repair", action="store_true",
+                        help="do not search for a repair of wrong claims (a repair found is confirmed by "
+                             "finite differences and JAX)")
     parser.add_argument("--repair-budget", type=_seconds(0.0), default=5.0, metavar="SECONDS",
                         help="time for the repair search per wrong claim (default 5)")
+    parser.add_argument("--sympy-budget", type=float, default=10.0, metavar="SECONDS",
+                        help="time for SymPy per claim; a claim that needs more is judged by the other "
+                             "oracles, with a note (default 10; its memory is capped at 1 GB)")
     parser.add_argument("--ignore-expect", action="store_true",
                         help="for graders: ignore every claim's `expect`; exit 0 only when every claim is correct")
     parser.add_argument(limits.ENTRIES_FLAG, type=_whole(1), default=None, metavar="N", dest="max_entries",
@@ -137,7 +142,7 @@ def build_json(derivation, results) -> dict[str, Any]:
                 "claims": [result_json(r) for r in results]}
 
 
-def _repair(derivation, r, oracles, budget: float):
+def _repair(derivation, r, oracles, budget: float, options=None):
     """The repair search (:mod:`gradcheck.repair`) for a wrong claim; never fatal."""
     if r.verdict not in ("incorrect", "shape error") or r.repair is not None or budget <= 0:
         return r
@@ -146,7 +151,7 @@ def _repair(derivation, r, oracles, budget: float):
 
         from gradcheck.repair import find_repair
 
-        outcome = find_repair(derivation, r.claim, budget=budget, oracles=oracles)
+        outcome = find_repair(derivation, r.claim, budget=budget, oracles=oracles, check_options=options)
         return replace(r, repair=outcome.repair) if outcome.repair is not None else r
     except (Exception, limits.BudgetExceeded):  # noqa: BLE001 - the repair is a bonus, the verdict stands
         return r
@@ -155,6 +160,20 @@ def _repair(derivation, r, oracles, budget: float):
 def say(text: str, stream) -> None:
     """Print a line we composed from file-provided text: control characters shown escaped."""
     print(textsafe.terminal_lines(text), file=stream)
+
+
+def _say_above(bar, text: str, stream) -> None:
+    """:func:`say`, above the progress bar when there is one."""
+    from gradcheck.progress import say as say_above_bar
+
+    say_above_bar(bar, textsafe.terminal_lines(text), stream)
+
+
+def sympy_options(seconds: float) -> dict:
+    """``check_claim``'s options giving SymPy ``seconds`` per claim and 1 GB of memory."""
+    from gradcheck.bounded import Budget
+
+    return {"symbolic": {"limit": Budget(seconds=seconds, memory_mb=1024)}}
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -174,6 +193,9 @@ def _validate_flags(args: argparse.Namespace) -> str:
     unknown = [o for o in oracles if o not in ORACLES]
     if unknown:
         return f"unknown oracle(s) {', '.join(unknown)}; choose from {', '.join(ORACLES)}"
+    seconds = getattr(args, "sympy_budget", 10.0)
+    if not (math.isfinite(seconds) and seconds > 0):
+        return f"--sympy-budget must be positive and finite, got {seconds:g}"
     if getattr(args, "report", None):
         try:
             check_output_file(args.report, "--report")
@@ -190,10 +212,11 @@ def _left(file_end: float) -> float | None:
 def _run_check(args: argparse.Namespace, file_end: float) -> int:
     """Load and check under the file's budget: only the loading and the claims are timed, so the
     summary, the JSON and the report are always written."""
-    from gradcheck.check import check_claim
+    from gradcheck.check import check_claim, prepare
     from gradcheck.homework.load import load
     from gradcheck.model import ModelError
     from gradcheck.oracles import ORACLES
+    from gradcheck.progress import progress_bar
 
     out, err = sys.stdout, sys.stderr
     problem = _validate_flags(args)
@@ -238,6 +261,7 @@ def _run_check(args: argparse.Namespace, file_end: float) -> int:
         say(f"error: --rtol must be in [0, 1) and --atol a finite number >= 0, got {rtol} and {atol}", err)
         return EXIT_BAD_INPUT
     kwargs = {"oracles": oracles, "seed": getattr(args, "seed", None) or 0, "rtol": rtol, "atol": atol}
+    kwargs["options"] = sympy_options(getattr(args, "sympy_budget", 10.0))
     if getattr(args, "points", None):
         kwargs["n_points"] = args.points
     quiet, as_json = getattr(args, "quiet", False), getattr(args, "json", False)
@@ -249,25 +273,42 @@ def _run_check(args: argparse.Namespace, file_end: float) -> int:
             say("expectations ignored (--ignore-expect): a claim counts as OK only when it is correct", talk)
     _import_oracles(oracles)  # before any budget starts: imports are not charged to the first claim
     t0 = time.perf_counter()
+    try:
+        with limits.deadline(_left(file_end), "the file"):
+            prepare(derivation, derivation.claims, oracles=oracles, seed=kwargs["seed"], options=kwargs["options"])
+    except limits.BudgetExceeded:
+        pass  # the claims say that the file ran out of time
+    # A repair is confirmed by finite differences and JAX (complex step and autodiff at every point):
+    # SymPy's exact set-up for each candidate cost more than the rest of the file (LSTM step: 10 s of
+    # 20 s). `gradcheck report` confirms with all three.
+    repair_oracles = tuple(o for o in oracles if o != "symbolic") or oracles
     results, notes_seen = [], set()
     width = max([12] + [len(textsafe.terminal(c.name)) for c in derivation.claims])
     repair_budget = 0.0 if getattr(args, "no_repair", False) else getattr(args, "repair_budget", 5.0)
+    bar = progress_bar(len(derivation.claims), talk, enabled=not quiet)
     for claim in derivation.claims:
+        if bar is not None:
+            bar.set_description_str(f"checking {textsafe.terminal(claim.name)}")
         r = _check_within_budget(derivation, claim, check_claim, kwargs, getattr(args, "time_per_claim", None),
                                  _left(file_end), getattr(args, "time_per_file", None))
         left = _left(file_end)
-        r = _repair(derivation, r, oracles, repair_budget if left is None else min(repair_budget, left))
+        r = _repair(derivation, r, repair_oracles, repair_budget if left is None else min(repair_budget, left),
+                    kwargs["options"])
         results.append(r)
         if not quiet:
             sizes = getattr(r, "sizes", "")
             if sizes and f"sizes: {sizes}" not in notes_seen:
                 notes_seen.add(f"sizes: {sizes}")
-                print(f"  sizes: {sizes}", file=talk)
+                _say_above(bar, f"  sizes: {sizes}", talk)
             for note in r.notes:
                 if note not in notes_seen:
                     notes_seen.add(note)
-                    say(f"  note: {note}", talk)
-            say("  " + _line(r, width, ignore), talk)
+                    _say_above(bar, f"  note: {note}", talk)
+            _say_above(bar, "  " + _line(r, width, ignore), talk)
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
     for line in derivation.findings:  # a claim's LaTeX not read, or disagreeing with its formula
         say(f"  LaTeX: {line}", talk)
     n_ok = sum(_ok(r, ignore) for r in results)

@@ -481,7 +481,7 @@ def run_markdown(args, file_end: float | None = None) -> int:
     import math
 
     from gradcheck import limits
-    from gradcheck.homework.cli import _check_within_budget, _import_oracles, _left, say
+    from gradcheck.homework.cli import _check_within_budget, _import_oracles, _left, say, sympy_options
     from gradcheck.oracles import ORACLES
 
     file_end = math.inf if file_end is None else file_end
@@ -500,7 +500,8 @@ def run_markdown(args, file_end: float | None = None) -> int:
     if (rtol is not None and not 0 <= rtol < 1) or not (atol >= 0 and np.isfinite(atol)):
         say(f"error: --rtol must be in [0, 1) and --atol a finite number >= 0, got {rtol} and {atol}", err)
         return EXIT_BAD_INPUT
-    kwargs: dict = {"oracles": oracles, "seed": getattr(args, "seed", None) or 0, "rtol": rtol, "atol": atol}
+    kwargs: dict = {"oracles": oracles, "seed": getattr(args, "seed", None) or 0, "rtol": rtol, "atol": atol,
+                    "options": sympy_options(getattr(args, "sympy_budget", 10.0))}
     if getattr(args, "points", None):
         kwargs["n_points"] = args.points
     quiet, as_json = getattr(args, "quiet", False), getattr(args, "json", False)

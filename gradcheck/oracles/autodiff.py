@@ -65,6 +65,53 @@ def compiled_jacobian(model: Model, of: str, wrt: str, *, jit: bool = True) -> C
     return fn
 
 
+_PLANS: dict[int, tuple[Model, tuple[tuple[str, str], ...]]] = {}
+_COMBINED_AT: dict[tuple, tuple] = {}  # (model id, point bytes) -> (values, {(of, wrt): Jacobian}); the last few
+
+
+def plan(model: Model, pairs) -> None:
+    """Announce every (of, wrt) derivative that claims on ``model`` will need: they are then
+    compiled together as one function (one trace and one XLA compilation instead of one per pair;
+    compiling is most of JAX's cost on small models)."""
+    old = _PLANS.get(id(model))
+    known = old[1] if old is not None and old[0] is model else ()
+    _PLANS[id(model)] = (model, tuple(dict.fromkeys(known + tuple(pairs))))
+
+
+def _combined(model: Model, pairs: tuple) -> Callable:
+    key = (id(model), "combined", pairs)
+    hit = _COMPILED.get(key)
+    if hit is not None and hit[0] is model:
+        return hit[1]
+    jax = _jax()
+
+    def values_and_jacobians(inputs):
+        values = model.forward(inputs)
+        return values, {f"{o}\x00{w}": jacobian_at(model, values, o, w) for o, w in pairs}
+
+    fn = jax.jit(values_and_jacobians)
+    _COMPILED[key] = (model, fn)
+    return fn
+
+
+def _planned(model: Model, needed: list[tuple[str, str]], inputs: Mapping):
+    """(values, {pair: Jacobian}) from the model's planned combined function, or None if not planned."""
+    hit = _PLANS.get(id(model))
+    if hit is None or hit[0] is not model or not set(needed) <= set(hit[1]):
+        return None
+    key = (id(model), hit[1], tuple((k, np.asarray(v).tobytes()) for k, v in sorted(inputs.items())))
+    if key not in _COMBINED_AT:
+        try:
+            values, jacs = _combined(model, hit[1])(inputs)
+        except Exception:  # noqa: BLE001 - some pair cannot be differentiated: one function per pair
+            _PLANS.pop(id(model), None)
+            return None
+        if len(_COMBINED_AT) > 16:
+            _COMBINED_AT.clear()
+        _COMBINED_AT[key] = (values, {tuple(k.split("\x00")): v for k, v in jacs.items()})
+    return _COMBINED_AT[key]
+
+
 def _numpy_values(values: Mapping) -> dict:
     """float64 numpy values; integer values (sizes a code block computed, e.g. N = X.shape[0]) stay integers."""
     def convert(v):
@@ -84,10 +131,16 @@ def autodiff(model: Model, claim: Claim, points: list[Point], uses: Mapping[str,
     results = []
     for point in points:
         inputs = {k: jnp.asarray(v, dtype=jnp.float64) for k, v in point.values.items()}
-        values, jac = compiled_jacobian(model, of, claim.wrt, jit=jit)(inputs)
-        derivs = {}
-        for name, (o, w) in uses.items():
-            derivs[name] = to_float(compiled_jacobian(model, o, w, jit=jit)(inputs)[1])
+        planned = _planned(model, [(of, claim.wrt), *uses.values()], inputs) if jit else None
+        if planned is not None:
+            values, jacs = planned
+            jac = jacs[(of, claim.wrt)]
+            derivs = {name: to_float(jacs[pair]) for name, pair in uses.items()}
+        else:
+            values, jac = compiled_jacobian(model, of, claim.wrt, jit=jit)(inputs)
+            derivs = {}
+            for name, (o, w) in uses.items():
+                derivs[name] = to_float(compiled_jacobian(model, o, w, jit=jit)(inputs)[1])
         values = {**_numpy_values(values), **model.dims, **model.constants}
         jac = to_float(jac)
         wrt_value = values[claim.wrt]

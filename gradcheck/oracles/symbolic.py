@@ -10,15 +10,18 @@ The difference ``claim - truth`` is decided in this order:
 
 1. evaluated with 50 significant digits at the drawn point: a difference above ``1e-25`` (relative
    to the scale) is a *disproof*, with numbers;
-2. otherwise simplified entry by entry, for entries of at most ``PROOF_MAX_OPS`` operations (a size
-   bound, so the outcome does not depend on the machine's speed; a 10 s deadline per claim is only
-   a safety net): every entry reaching 0 is a *proof*, for all values of the ``wrt`` entries at
-   these data and dims;
-3. when simplification does not decide in time, evaluated at 3 further points with 50 digits:
-   "numeric (50 digits)", never "proved". When ``wrt`` is an input the points are new values of
-   its symbols; when it is an intermediate (a δ, a mean ``mu``) they are whole new exact forward
-   passes (other seeds), so ``mu`` stays the mean of ``x`` and identities such as
-   ``sum(x - mu) = 0``, on which a correct formula may rely, still hold.
+2. otherwise expanded entry by entry, and simplified where expanding does not reach 0, within size
+   bounds (``PROOF_MAX_OPS``, ``SIMPLIFY_MAX_OPS``, ``SIMPLIFY_OPS_PER_CLAIM``: sizes, not times, so
+   the outcome does not depend on the machine's speed): every entry reaching 0 is a *proof*, for
+   all values of the ``wrt`` entries at these data and dims;
+3. when that does not decide, evaluated at 3 further points with 50 digits: "numeric (50
+   digits)", never "proved". When ``wrt`` is an input the points are new values of its symbols;
+   when it is an intermediate (a δ, a mean ``mu``) they are whole new exact forward passes (other
+   seeds), so ``mu`` stays the mean of ``x`` and identities such as ``sum(x - mu) = 0``, on which a
+   correct formula may rely, still hold.
+
+The time and memory this takes are bounded from outside: :mod:`gradcheck.oracles.symbolic_bounded`
+runs it in a worker process that is stopped when its budget runs out.
 
 Large models are checked at reduced dims (``Model.symbolic_dims``, or every dim above 3 cut to 3 or
 2); the measurement says which dims were used.
@@ -27,14 +30,13 @@ Large models are checked at reduced dims (``Model.symbolic_dims``, or every dim 
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from fractions import Fraction
 from typing import Mapping
 
 import numpy as np
 
-from gradcheck import kinks, limits
+from gradcheck import kinks
 from gradcheck.claim import Claim
 from gradcheck.model import Model
 from gradcheck.oracles.common import (Measurement, PointMeasurement, check_target, evaluate_formula,
@@ -43,7 +45,6 @@ from gradcheck.points import draw_points
 
 DIGITS = 50
 ZERO_TOL = 1e-25  # a 50-digit evaluation of an identity is zero to ~1e-45; anything above 1e-25 is not
-BUDGET_SECONDS = 10.0
 MAX_SYMBOLS = 64
 EXTRA_POINTS = 3
 AUTO_DIM_CAP = 6  # without Model.symbolic_dims, a model with a dim above this is cut down
@@ -77,7 +78,9 @@ def _symbols(name: str, shape: tuple) -> np.ndarray:
 
     out = np.empty(shape, dtype=object)
     for idx in np.ndindex(shape):
-        out[idx] = sympy.Symbol(f"{name}[{','.join(map(str, idx))}]" if idx else name, real=True)
+        # a Python identifier (`W_0_1`, never a user's name: those cannot start with `_s_`), so that
+        # lambdify need not rename the symbols (its renaming pass was ~40% of the compile time)
+        out[idx] = sympy.Symbol(f"_s_{name}" + "".join(f"_{i}" for i in idx), real=True)
     return out
 
 
@@ -138,15 +141,44 @@ def exact_literals():
             _sympy_converter[float] = old
 
 
-def _jacobian(of_value, syms: np.ndarray) -> np.ndarray:
+def _gradient_symengine(expr, syms: list, to_sympy: bool = True) -> list | None:
+    """d expr / d s for every symbol, differentiated by SymEngine (a C++ core, 10-100x faster than
+    SymPy on the large expressions of a layer's forward pass); converted back to SymPy with the
+    original (real) symbols when ``to_sympy`` (converting back costs more than differentiating: a
+    true value that is only evaluated and compared stays in SymEngine); None when SymEngine is
+    missing or cannot take the expression whole."""
+    try:
+        import symengine
+        import sympy
+    except ImportError:  # pragma: no cover - symengine is a dependency
+        return None
+    try:
+        se_expr = symengine.sympify(expr)
+        back = {sympy.Symbol(x.name): x for x in expr.free_symbols if isinstance(x, sympy.Symbol)}
+        out = []
+        for x in syms:
+            d = se_expr.diff(symengine.Symbol(x.name))
+            if d.atoms(symengine.Derivative, symengine.Subs):  # |x|, max: SymPy knows their derivatives
+                return None
+            out.append(sympy.sympify(d).xreplace(back) if to_sympy else d)
+        return out
+    except Exception:  # noqa: BLE001 - a function SymEngine does not know: SymPy differentiates
+        return None
+
+
+def _jacobian(of_value, syms: np.ndarray, to_sympy: bool = True) -> np.ndarray:
+    """The numerator-layout Jacobian of ``of_value`` in ``syms``, entry by entry (SymPy expressions;
+    without ``to_sympy`` its entries may be SymEngine expressions in the same symbols' names)."""
     import sympy
 
     of_arr = _as_obj(of_value)
     out = np.empty(of_arr.shape + syms.shape, dtype=object)
+    flat_syms = list(syms.reshape(-1))
     for i in np.ndindex(of_arr.shape):
         expr = sympy.sympify(of_arr[i])
-        for j in np.ndindex(syms.shape):
-            out[i + j] = sympy.diff(expr, syms[j])
+        grad = _gradient_symengine(expr, flat_syms, to_sympy)
+        for k, j in enumerate(np.ndindex(syms.shape)):
+            out[i + j] = grad[k] if grad is not None else sympy.diff(expr, syms[j])
     return out
 
 
@@ -167,16 +199,6 @@ def _derivative(model: Model, values: dict, of: str, wrt: str, tag: str):
     return np.vectorize(lambda e: sympy.sympify(e).xreplace(back), otypes=[object])(jac) if jac.size else jac
 
 
-@contextlib.contextmanager
-def _deadline(seconds: float):
-    """Raise TimeoutError after ``seconds`` (main thread only; elsewhere no proof is attempted). Nests
-    inside the budgets of :func:`gradcheck.limits.deadline` (an oracle's, a claim's) without cancelling them."""
-    if threading.current_thread() is not threading.main_thread() or seconds <= 0:
-        raise TimeoutError
-    with limits.inner_timeout(seconds):
-        yield
-
-
 def _mp(value):
     """A SymPy number (possibly an expression such as tanh(3/7)) as a 60-digit mpmath float."""
     import mpmath
@@ -186,19 +208,66 @@ def _mp(value):
         return mpmath.mpf(sympy.N(value, DIGITS + 10))
 
 
+BITS = 200  # SymEngine's MPFR precision: 60 significant digits, 10 more than DIGITS
+
+
 def _compile(syms: np.ndarray, arrays: list[np.ndarray]):
-    """One function of the symbols returning every entry of ``arrays`` as 50-digit mpmath numbers."""
+    """One function of the symbols returning every entry of ``arrays`` as 50-digit mpmath numbers.
+
+    SymEngine substitutes and evaluates with MPFR (milliseconds); where it cannot (a function it
+    does not know, a complex value), SymPy's lambdify to mpmath does it (compiling costs ~0.1-1 s).
+    """
     import mpmath
     import sympy
 
-    flat = [sympy.sympify(e) for a in arrays for e in a.reshape(-1)]
-    fn = sympy.lambdify(list(syms.reshape(-1)), flat, modules="mpmath", cse=True)
+    flat = [e for a in arrays for e in a.reshape(-1)]
+    slow: list = []
+
+    def by_lambdify(values):
+        if not slow:
+            real = {sympy.Symbol(x.name): x for x in syms.reshape(-1)}  # SymEngine drops `real=True`
+            exprs = [sympy.sympify(e).xreplace(real) for e in flat]
+            slow.append(sympy.lambdify(list(syms.reshape(-1)), exprs, modules="mpmath", cse=True, dummify=False))
+        with mpmath.workdps(DIGITS):
+            return list(slow[0](*values))
+
+    fast = _symengine_evaluator(syms, flat)
 
     def at_50_digits(*values):
-        with mpmath.workdps(DIGITS):
-            return list(fn(*values))
+        if fast is not None:
+            try:
+                return fast(values)
+            except Exception:  # noqa: BLE001 - SymEngine could not evaluate: lambdify does
+                pass
+        return by_lambdify(values)
 
     return at_50_digits
+
+
+def _symengine_evaluator(syms: np.ndarray, flat: list):
+    """values -> the entries of ``flat`` at ``syms = values`` as mpmath numbers, by SymEngine; or None."""
+    try:
+        import mpmath
+        import symengine
+
+        se_syms = [symengine.Symbol(x.name) for x in syms.reshape(-1)]
+        exprs = [symengine.sympify(e) for e in flat]
+    except Exception:  # noqa: BLE001 - SymEngine missing or an expression it cannot take
+        return None
+
+    def evaluate(values):
+        with mpmath.workdps(DIGITS + 10):
+            point = {s: symengine.RealMPFR(mpmath.nstr(v, DIGITS + 10, min_fixed=-1, max_fixed=-1), BITS)
+                     for s, v in zip(se_syms, values)}
+            out = []
+            for e in exprs:
+                v = e.xreplace(point).evalf(BITS, real=True)
+                if not v.is_Number:
+                    raise ValueError(f"not a number: {v}")
+                out.append(mpmath.mpf(str(v)))
+        return out
+
+    return evaluate
 
 
 def _floats(values: list, shape: tuple) -> np.ndarray:
@@ -228,25 +297,48 @@ def _truth(model: Model, claim: Claim, seed: int):
     return _cached(key, model, build)
 
 
-PROOF_MAX_OPS = 150  # simplify is attempted on entries up to this size (keeps the report deterministic)
+PROOF_MAX_OPS = 150  # entries larger than this are not proved (keeps the work bounded and deterministic)
+SIMPLIFY_MAX_OPS = 60  # sympy.simplify is tried on entries up to this size (expand on all up to PROOF_MAX_OPS)
+SIMPLIFY_OPS_PER_CLAIM = 600  # and on at most this many operations per claim in all
 
 
-def _prove_zero(diff: np.ndarray, seconds: float) -> bool:
+def _expands_to_zero(a, b) -> bool:
+    """a - b expanded by SymEngine is 0 (a sound identity; False when SymEngine cannot take them)."""
+    try:
+        import symengine
+
+        return symengine.expand(symengine.sympify(a) - symengine.sympify(b)) == 0
+    except Exception:  # noqa: BLE001 - SymPy decides
+        return False
+
+
+def _prove_zero(claimed: np.ndarray, truth: np.ndarray) -> bool:
+    """Does every entry of ``claimed - truth`` reduce to 0? ``expand`` first (cheap: SymEngine, then
+    SymPy), then ``simplify`` on small entries. The bounds are sizes, not times, so that the same
+    claim is proved on every machine; the worker's time budget
+    (:mod:`gradcheck.oracles.symbolic_bounded`) is only a safety net."""
     import sympy
 
-    try:
-        with _deadline(seconds):
-            for idx in np.ndindex(diff.shape):
-                e = sympy.sympify(diff[idx])
-                if e == 0:
-                    continue
-                if sympy.count_ops(e) > PROOF_MAX_OPS:
-                    return False
-                if sympy.expand(e) != 0 and sympy.simplify(e) != 0:
-                    return False
-        return True
-    except TimeoutError:
-        return False
+    simplify_left = SIMPLIFY_OPS_PER_CLAIM
+    for idx in np.ndindex(claimed.shape):
+        if _expands_to_zero(claimed[idx], truth[idx]):
+            continue
+        t = sympy.sympify(truth[idx])  # from SymEngine: its symbols lost `real=True`, give it back
+        t = t.xreplace({x: sympy.Symbol(x.name, real=True) for x in t.free_symbols if not x.is_real})
+        e = sympy.sympify(claimed[idx]) - t
+        if e == 0:
+            continue
+        ops = sympy.count_ops(e)
+        if ops > PROOF_MAX_OPS:
+            return False
+        if sympy.expand(e) == 0:
+            continue
+        if ops > SIMPLIFY_MAX_OPS or ops > simplify_left:
+            return False
+        simplify_left -= ops
+        if sympy.simplify(e) != 0:
+            return False
+    return True
 
 
 _CACHE: dict[tuple, tuple] = {}  # (id(model), ...) -> (model, result): shared by claims of one model
@@ -307,7 +399,7 @@ def _setup(model: Model, wrt: str, of: str, seed: int):
         small, values, syms, subs, sym_values = point
         of_value = exact_floats(sym_values[of])
         with kinks.sympy_substitution(subs):
-            jac = _jacobian(of_value, syms)
+            jac = _jacobian(of_value, syms, to_sympy=False)
         return small, values, syms, subs, sym_values, of_value, jac
 
     return _cached(("setup", id(model), wrt, of, seed), model, build)
@@ -324,14 +416,17 @@ def _use(model: Model, wrt: str, seed: int, of2: str, wrt2: str):
 
 
 def symbolic(model: Model, claim: Claim, points, uses: Mapping[str, tuple[str, str]], *, seed: int = 0,
-             budget: float = BUDGET_SECONDS) -> Measurement:
-    """Measure the claim with SymPy at one exact point (reduced dims when the model is large)."""
+             budget: float | None = None) -> Measurement:
+    """Measure the claim with SymPy at one exact point (reduced dims when the model is large).
+
+    ``budget`` is accepted for callers of the old API and unused: time and memory are bounded by
+    :mod:`gradcheck.oracles.symbolic_bounded`, the proof by sizes."""
     with exact_literals():
-        return _symbolic(model, claim, uses, seed=seed, budget=budget)
+        return _symbolic(model, claim, uses, seed=seed)
 
 
 def _symbolic(model: Model, claim: Claim, uses: Mapping[str, tuple[str, str]], *, seed: int,
-              budget: float, decide: bool = True) -> Measurement:
+              decide: bool = True) -> Measurement:
     """``decide=False``: only the 50-digit comparison at this point ("disproved" or "agrees")."""
     import sympy
 
@@ -357,7 +452,7 @@ def _symbolic(model: Model, claim: Claim, uses: Mapping[str, tuple[str, str]], *
             decided = "disproved"
         elif not decide:
             decided = "agrees"
-        elif _prove_zero(_as_obj(claimed - truth), budget):
+        elif _prove_zero(claimed, truth):
             decided = "proved"
         elif claim.wrt in model.data or claim.wrt in model.params:
             rng = np.random.default_rng(seed + 104729)
@@ -367,7 +462,7 @@ def _symbolic(model: Model, claim: Claim, uses: Mapping[str, tuple[str, str]], *
                 ok &= bool(_gap(claimed_fn(*alt), truth_fn(*alt)) <= ZERO_TOL * scale)
             decided = "numeric (50 digits)" if ok else "disproved"
         else:  # an intermediate (a δ, a mean): new values must come from a whole new forward pass
-            ok = all(_symbolic(model, claim, uses, seed=seed + 7919 * (k + 1), budget=0, decide=False)
+            ok = all(_symbolic(model, claim, uses, seed=seed + 7919 * (k + 1), decide=False)
                      .points[0].decided != "disproved" for k in range(EXTRA_POINTS))
             decided = "numeric (50 digits)" if ok else "disproved"
     off = 0.0

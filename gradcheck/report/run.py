@@ -91,6 +91,12 @@ def select_documents(ids: Sequence[str] | None, modules: Sequence[str] = ()) -> 
 # The repair search for wrong claims is bounded by its candidate cap, not the clock (a budget far above
 # the ~2 s the cap takes), so the report does not depend on the machine's speed.
 REPAIR = {"budget": 120.0, "max_candidates": 2000}
+# SymPy's time budget per claim: far above the few seconds any claim of the documents takes, so it
+# never decides what the report says (it only stops a runaway computation, and says so).
+def _check_options() -> dict:
+    from gradcheck.bounded import Budget
+
+    return {"symbolic": {"limit": Budget(seconds=120.0, memory_mb=1024)}}
 
 
 # ------------------------------------------------------------------------------------------ one claim
@@ -103,8 +109,9 @@ def check_document(doc_id: str, claim_index: int, oracles: Sequence[str] | None 
     doc = available_documents(modules)[doc_id]
     claim = doc.claims[claim_index]
     try:
-        result = check_claim(doc, claim, oracles=tuple(oracles or ORACLES), seed=SEED,
-                             repair={**REPAIR, "oracles": tuple(oracles or ORACLES)})
+        result = check_claim(doc, claim, oracles=tuple(oracles or ORACLES), seed=SEED, options=_check_options(),
+                             repair={**REPAIR, "oracles": tuple(oracles or ORACLES),
+                                     "check_options": _check_options()})
         return summarize(result, claim_index, doc_id)
     except Exception as exc:  # noqa: BLE001 - a check that raises is reported, not dropped
         try:
@@ -132,7 +139,21 @@ def _light(s: ClaimSummary) -> ClaimSummary:
     return replace(s, claimed=None, truth=None, point=None, oracles={})
 
 
+def _prepare(doc_id: str, indices: Sequence[int], oracles: Sequence[str] | None, modules: Sequence[str]) -> None:
+    """Queue the claims' SymPy work in its bounded worker and plan JAX's compilation (never fatal)."""
+    from gradcheck.check import prepare
+    from gradcheck.oracles import ORACLES
+
+    doc = available_documents(modules)[doc_id]
+    try:
+        prepare(doc, [doc.claims[k] for k in indices], oracles=tuple(oracles or ORACLES), seed=SEED,
+                options=_check_options())
+    except Exception:  # noqa: BLE001 - each claim is then checked (and its failure reported) on its own
+        pass
+
+
 def _work(block: Block) -> list[ClaimSummary]:
+    _prepare(block.doc_id, block.indices, block.oracles, block.modules)
     out = []
     for k in block.indices:
         s = check_document(block.doc_id, k, block.oracles, block.modules)
@@ -224,6 +245,7 @@ def run_checks(docs: Sequence[Any], *, oracles: Sequence[str] | None = None, job
     if pool is None and jobs == 1:
         n = 0
         for d in docs:
+            _prepare(d.id, range(len(d.claims)), oracles, modules)
             for k in range(len(d.claims)):
                 s = check_document(d.id, k, oracles, modules)
                 done[(d.id, k)] = s

@@ -1,0 +1,195 @@
+"""What a user waits for: `gradcheck check` of every example file and `gradcheck report`, cold and warm.
+
+    python benchmarks/user_timings.py [--repo PATH] [--out benchmarks/USER_TIMINGS.md] [--only NAME ...]
+
+Each command runs as a new process, exactly as a user types it (`python -m gradcheck ...`, all three
+oracles, repairs on). *cold*: fresh, empty cache directories (`GRADCHECK_JAX_CACHE`), so nothing
+compiled by an earlier run is reused; *warm*: the same command again with those caches filled.
+Peak memory is the largest resident set of the process tree, sampled every 20 ms from /proc (the
+sum over the command and its worker processes), and the largest single process (from `wait4`).
+A run that exceeds ``--limit-gb`` of resident memory or ``--timeout`` seconds is killed and
+reported as such. The goals of issue 11 are printed beside the figures; the load average of the
+machine at the start and end is recorded, since other processes share its 2 cores.
+
+``--repo`` runs another checkout (e.g. an export of an older commit) to get "before" figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+GOALS = {"check": (1.5, 4.0), "lstm": (None, 10.0), "report": (5.0, 10.0)}  # (warm s, cold s)
+LSTM = "lstm_step.toml"
+LSTM_MEMORY_GOAL_GB = 1.5
+
+
+@dataclass
+class Run:
+    seconds: float
+    tree_peak_mb: float
+    process_peak_mb: float
+    exit_code: int
+    killed: str = ""
+    cpu: float = 0.0  # user + system seconds of the command and the processes it waited for
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                if int(fields[1]) == pid:
+                    out.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    return out
+
+
+def _tree_rss_mb(pid: int) -> float:
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except OSError:
+            continue
+        todo += _children(p)
+    return total / 1024
+
+
+def run(cmd: list[str], cwd: Path, env: dict, timeout: float, limit_gb: float) -> Run:
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    peak, killed, status, usage = 0.0, "", None, None
+    while status is None:
+        pid, st, ru = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            status, usage = st, ru
+            break
+        peak = max(peak, _tree_rss_mb(proc.pid))
+        elapsed = time.perf_counter() - t0
+        if not killed and (peak > limit_gb * 1024 or elapsed > timeout):
+            killed = f"killed at {peak / 1024:.1f} GB" if peak > limit_gb * 1024 else f"killed after {timeout:.0f} s"
+            os.killpg(proc.pid, signal.SIGKILL)
+        time.sleep(0.02)
+    seconds = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return Run(seconds, max(peak, usage.ru_maxrss / 1024), usage.ru_maxrss / 1024, proc.returncode, killed,
+               usage.ru_utime + usage.ru_stime)
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def fmt(r: Run) -> str:
+    if r.killed:
+        return f"> {r.seconds:.0f} s ({r.killed})"
+    return f"{r.seconds:.1f} s (cpu {r.cpu:.1f} s)"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repo", type=Path, default=HERE.parent, help="checkout to time (default: this one)")
+    ap.add_argument("--out", type=Path, default=HERE / "USER_TIMINGS.md")
+    ap.add_argument("--only", nargs="*", default=None, help="example file names (and/or 'report') to time")
+    ap.add_argument("--timeout", type=float, default=300.0)
+    ap.add_argument("--limit-gb", type=float, default=4.0)
+    ap.add_argument("--label", default="", help="a label for the results file (e.g. the commit)")
+    args = ap.parse_args(argv)
+    repo = args.repo.resolve()
+    examples = sorted(p.name for p in (repo / "examples").glob("*.toml"))
+    if args.only:
+        examples = [e for e in examples if e in args.only]
+    do_report = args.only is None or "report" in args.only
+    rows, load_start = [], load()
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True,
+                            text=True, check=False).stdout.strip() or args.label
+    with tempfile.TemporaryDirectory(prefix="gradcheck-timings-") as tmp:
+        tmp = Path(tmp)
+        for i, name in enumerate(examples + (["report"] if do_report else [])):
+            cache = tmp / f"cache-{i}"
+            env = {**os.environ, "GRADCHECK_JAX_CACHE": str(cache), "GRADCHECK_CACHE": str(cache),
+                   "PYTHONDONTWRITEBYTECODE": "1"}
+            if name == "report":
+                cmd = [sys.executable, "-m", "gradcheck", "report", "--quiet"]
+            else:
+                cmd = [sys.executable, "-m", "gradcheck", "check", f"examples/{name}", "--quiet"]
+            results = {}
+            for mode in ("cold", "warm"):
+                extra = ["--out", str(tmp / f"report-{mode}")] if name == "report" else []
+                r = run(cmd + extra, repo, env, args.timeout, args.limit_gb)
+                results[mode] = r
+                print(f"{name:<32} {mode}: {fmt(r)}, peak {r.tree_peak_mb:.0f} MB, exit {r.exit_code}, "
+                      f"load {load()}",
+                      flush=True)
+                if r.killed:
+                    break
+            same = ""
+            if name == "report" and not results["cold"].killed and "warm" in results:
+                a, b = tmp / "report-cold", tmp / "report-warm"
+                files = ["REPORT.md", "report.json"]
+                same_runs = all(filecmp.cmp(a / f, b / f, shallow=False) for f in files)
+                same_repo = all(filecmp.cmp(a / f, repo / "reports" / f, shallow=False) for f in files)
+                same = f"cold == warm: {'yes' if same_runs else 'NO'}; == committed reports/: " \
+                       f"{'yes' if same_repo else 'NO'}"
+            rows.append((name, results, same))
+            shutil.rmtree(cache, ignore_errors=True)
+    write(args.out, rows, repo, commit, load_start, load())
+    return 0
+
+
+def _goal(name: str) -> str:
+    if name == "report":
+        return "≤ 10 s cold, ≤ 5 s warm"
+    if name == LSTM:
+        return f"≤ 10 s cold, ≤ {LSTM_MEMORY_GOAL_GB} GB"
+    return "≤ 4 s cold, ≤ 1.5 s warm"
+
+
+def write(out: Path, rows, repo: Path, commit: str, load_start: str, load_end: str) -> None:
+    lines = ["# What a user waits for: `gradcheck check` and `gradcheck report`", "",
+             f"Produced by `python benchmarks/user_timings.py` on commit `{commit}`.", "",
+             "| | |", "|---|---|",
+             f"| machine | {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+             f"{platform.system()} {platform.release()} |",
+             f"| python | {platform.python_version()} |",
+             f"| load average (1, 5, 15 min) | start {load_start}; end {load_end} |", "",
+             "Each command is a new process, as a user runs it: all three oracles, repairs on. *cold*: empty "
+             "cache directories; *warm*: the same command again. Each cell: wall time, and in brackets the CPU "
+             "time (user + system) of the command and the worker processes it waited for, which depends less "
+             "on what else runs on the machine (the report's pool workers are not waited for, so their CPU time "
+             "is missing). *peak*: the largest resident memory of the command and its worker processes "
+             "together (sampled every 20 ms). A command over the memory or time limit is killed.", "",
+             "| command | cold | warm | peak (cold) | peak (warm) | goal | exit | note |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name, res, same in rows:
+        cmd = "`gradcheck report`" if name == "report" else f"`gradcheck check examples/{name}`"
+        cold, warm = res["cold"], res.get("warm")
+        lines.append(f"| {cmd} | {fmt(cold)} | {fmt(warm) if warm else '-'} | {cold.tree_peak_mb:.0f} MB | "
+                     f"{f'{warm.tree_peak_mb:.0f} MB' if warm else '-'} | {_goal(name)} | "
+                     f"{cold.exit_code}/{warm.exit_code if warm else '-'} | {same} |")
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"written to {out}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
