@@ -349,7 +349,7 @@ def _numerically_inconclusive(r: ClaimResult) -> str:
     text = fd.message or ""
     if fd.status == "non-smooth" or "non-smooth" in text:
         return "finite differences: steps h and 2h disagree at a point"
-    if r.verdict == "not evaluable" and ("NaN" in (r.message or "") or "inf" in (r.message or "")):
+    if r.verdict == "not evaluable" and "NaN or inf" in (r.message or ""):  # nonfinite_points, judge's wording
         return "values are not finite at a point"
     return ""
 

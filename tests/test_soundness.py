@@ -597,3 +597,19 @@ def test_fan_in_factor(first, second, factor):
     from gradcheck.sizes import fan_in_factor
 
     assert fan_in_factor(first, second) == pytest.approx(factor)
+
+
+@pytest.mark.parametrize("status,message,verdict,inconclusive", [
+    ("non-smooth", "point 0: differences at steps h and 2h disagree: non-smooth at this point", "not evaluable", True),
+    ("fail", "point 1: differences at steps h and 2h disagree: non-smooth at this point", "incorrect", True),
+    ("fail", "", "incorrect", False),        # a clean failure at the second size may overturn
+    ("pass", "", "correct", False),
+    ("error", "point 0: the formula gives NaN or inf", "not evaluable", True),
+])
+def test_only_a_clean_second_size_measurement_overturns_a_verdict(status, message, verdict, inconclusive):
+    from gradcheck.check import ClaimResult, _numerically_inconclusive
+
+    fd = OracleVerdict("finite_difference", status, "central differences", message=message)
+    r = ClaimResult(None, Claim("c", "w", lambda w: w), None, verdict, oracles={"finite_difference": fd},
+                    message=f"finite_difference: {message}" if verdict == "not evaluable" else "")
+    assert bool(_numerically_inconclusive(r)) is inconclusive
