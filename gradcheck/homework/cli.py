@@ -186,22 +186,50 @@ def run_check(args: argparse.Namespace) -> int:
 
 def _validate_flags(args: argparse.Namespace) -> str:
     """Problems with the options, found before any work starts ('' if none)."""
-    from gradcheck.oracles import ORACLES
     from gradcheck.outputs import OutputError, check_output_file
 
-    oracles = ORACLES if not getattr(args, "oracles", None) else tuple(o.strip() for o in args.oracles.split(","))
-    unknown = [o for o in oracles if o not in ORACLES]
-    if unknown:
-        return f"unknown oracle(s) {', '.join(unknown)}; choose from {', '.join(ORACLES)}"
     seconds = getattr(args, "sympy_budget", 10.0)
     if not (math.isfinite(seconds) and seconds > 0):
         return f"--sympy-budget must be positive and finite, got {seconds:g}"
+    _, problem = check_options(args)  # the flags alone; again once the file's [check] table is read
+    if problem:
+        return problem
     if getattr(args, "report", None):
         try:
             check_output_file(args.report, "--report")
         except OutputError as exc:
             return str(exc)
     return ""
+
+
+def apply_file_settings(args: argparse.Namespace, chosen: dict) -> None:
+    """The file's ``[check]`` table (:mod:`gradcheck.tolerances`) where no flag was given: the flags win."""
+    for key in ("rtol", "atol", "seed", "points"):
+        if getattr(args, key, None) is None and key in chosen:
+            setattr(args, key, chosen[key])
+    if chosen.get("repair") is False:
+        args.no_repair = True
+    if not getattr(args, "oracles", None) and "oracles" in chosen:
+        args.oracles = ",".join(chosen["oracles"])
+
+
+def check_options(args: argparse.Namespace) -> tuple[dict, str]:
+    """(keyword arguments of :func:`gradcheck.check.check_claim`, '') from the flags and the file's
+    settings, or ({}, what is wrong) for an unknown oracle or a tolerance out of range."""
+    from gradcheck.oracles import ORACLES
+
+    oracles = ORACLES if not getattr(args, "oracles", None) else tuple(o.strip() for o in args.oracles.split(","))
+    unknown = [o for o in oracles if o not in ORACLES]
+    if unknown:
+        return {}, f"unknown oracle(s) {', '.join(unknown)}; choose from {', '.join(ORACLES)}"
+    rtol, atol = getattr(args, "rtol", None), getattr(args, "atol", None) or 0.0
+    if (rtol is not None and not 0 <= rtol < 1) or not (atol >= 0 and np.isfinite(atol)):
+        return {}, f"--rtol must be in [0, 1) and --atol a finite number >= 0, got {rtol} and {atol}"
+    kwargs = {"oracles": oracles, "seed": getattr(args, "seed", None) or 0, "rtol": rtol, "atol": atol,
+              "options": sympy_options(getattr(args, "sympy_budget", 10.0))}
+    if getattr(args, "points", None):
+        kwargs["n_points"] = args.points
+    return kwargs, ""
 
 
 def _left(file_end: float) -> float | None:
@@ -215,7 +243,6 @@ def _run_check(args: argparse.Namespace, file_end: float) -> int:
     from gradcheck.check import check_claim, prepare
     from gradcheck.homework.load import load
     from gradcheck.model import ModelError
-    from gradcheck.oracles import ORACLES
     from gradcheck.progress import progress_bar
 
     out, err = sys.stdout, sys.stderr
@@ -244,26 +271,12 @@ def _run_check(args: argparse.Namespace, file_end: float) -> int:
     except (SettingsError, ModelError, tomllib.TOMLDecodeError) as exc:
         say(f"error: {exc}", err)
         return EXIT_BAD_INPUT
-    for key, flag in (("rtol", "rtol"), ("atol", "atol"), ("seed", "seed"), ("points", "points")):
-        if getattr(args, flag, None) is None and key in chosen:
-            setattr(args, flag, chosen[key])
-    if chosen.get("repair") is False:
-        args.no_repair = True
-    if not getattr(args, "oracles", None) and "oracles" in chosen:
-        args.oracles = ",".join(chosen["oracles"])
-    oracles = ORACLES if not getattr(args, "oracles", None) else tuple(o.strip() for o in args.oracles.split(","))
-    unknown = [o for o in oracles if o not in ORACLES]
-    if unknown:
-        say(f"error: unknown oracle(s) {', '.join(unknown)}; choose from {', '.join(ORACLES)}", err)
+    apply_file_settings(args, chosen)
+    kwargs, problem = check_options(args)
+    if problem:
+        say(f"error: {problem}", err)
         return EXIT_BAD_INPUT
-    rtol, atol = getattr(args, "rtol", None), getattr(args, "atol", None) or 0.0
-    if (rtol is not None and not 0 <= rtol < 1) or not (atol >= 0 and np.isfinite(atol)):
-        say(f"error: --rtol must be in [0, 1) and --atol a finite number >= 0, got {rtol} and {atol}", err)
-        return EXIT_BAD_INPUT
-    kwargs = {"oracles": oracles, "seed": getattr(args, "seed", None) or 0, "rtol": rtol, "atol": atol}
-    kwargs["options"] = sympy_options(getattr(args, "sympy_budget", 10.0))
-    if getattr(args, "points", None):
-        kwargs["n_points"] = args.points
+    oracles = kwargs["oracles"]
     quiet, as_json = getattr(args, "quiet", False), getattr(args, "json", False)
     ignore = getattr(args, "ignore_expect", False)
     talk = err if as_json else out  # with --json, stdout carries only the JSON

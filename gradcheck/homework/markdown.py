@@ -465,14 +465,9 @@ def _apply_file_settings(args) -> None:
         doc = tomllib.loads(toml_text)
     except tomllib.TOMLDecodeError:
         return  # check_markdown reports the TOML error with its place
-    chosen = file_settings(doc, Path(args.file).name)
-    for key in ("rtol", "atol", "seed", "points"):
-        if getattr(args, key, None) is None and key in chosen:
-            setattr(args, key, chosen[key])
-    if chosen.get("repair") is False:
-        args.no_repair = True
-    if not getattr(args, "oracles", None) and "oracles" in chosen:
-        args.oracles = ",".join(chosen["oracles"])
+    from gradcheck.homework.cli import apply_file_settings
+
+    apply_file_settings(args, file_settings(doc, Path(args.file).name))
 
 
 def run_markdown(args, file_end: float | None = None) -> int:
@@ -481,8 +476,7 @@ def run_markdown(args, file_end: float | None = None) -> int:
     import math
 
     from gradcheck import limits
-    from gradcheck.homework.cli import _check_within_budget, _import_oracles, _left, say, sympy_options
-    from gradcheck.oracles import ORACLES
+    from gradcheck.homework.cli import _check_within_budget, _import_oracles, _left, check_options, say
 
     file_end = math.inf if file_end is None else file_end
     out, err = sys.stdout, sys.stderr
@@ -491,19 +485,11 @@ def run_markdown(args, file_end: float | None = None) -> int:
     except (ModelError, ValueError) as exc:  # HomeworkError, SettingsError, FileProblem
         say(f"error: {exc}", err)
         return EXIT_BAD_INPUT
-    oracles = ORACLES if not getattr(args, "oracles", None) else tuple(o.strip() for o in args.oracles.split(","))
-    unknown = [o for o in oracles if o not in ORACLES]
-    if unknown:
-        say(f"error: unknown oracle(s) {', '.join(unknown)}; choose from {', '.join(ORACLES)}", err)
+    kwargs, problem = check_options(args)
+    if problem:
+        say(f"error: {problem}", err)
         return EXIT_BAD_INPUT
-    rtol, atol = getattr(args, "rtol", None), getattr(args, "atol", None) or 0.0
-    if (rtol is not None and not 0 <= rtol < 1) or not (atol >= 0 and np.isfinite(atol)):
-        say(f"error: --rtol must be in [0, 1) and --atol a finite number >= 0, got {rtol} and {atol}", err)
-        return EXIT_BAD_INPUT
-    kwargs: dict = {"oracles": oracles, "seed": getattr(args, "seed", None) or 0, "rtol": rtol, "atol": atol,
-                    "options": sympy_options(getattr(args, "sympy_budget", 10.0))}
-    if getattr(args, "points", None):
-        kwargs["n_points"] = args.points
+    oracles = kwargs["oracles"]
     quiet, as_json = getattr(args, "quiet", False), getattr(args, "json", False)
     talk = err if as_json else out
     budget = 0.0 if getattr(args, "no_repair", False) else getattr(args, "repair_budget", 5.0)
