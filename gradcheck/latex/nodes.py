@@ -10,13 +10,8 @@ from gradcheck.latex import grammar as g
 
 def _single(node):
     """The one symbol-like node inside a trivial Product / brace group, or None."""
-    while True:
-        if isinstance(node, g.Product) and len(node.items) == 1:
-            node = node.items[0]
-        elif isinstance(node, g.Group) and node.kind == "{" and len(node.items) == 1:
-            node = node.items[0]
-        else:
-            return node if isinstance(node, (g.Name, g.Command, g.Font, g.Accent, g.Number, g.Factor)) else None
+    node = _unwrap(node)
+    return node if isinstance(node, (g.Name, g.Command, g.Font, g.Accent, g.Number, g.Factor)) else None
 
 
 def _unwrap(node):
