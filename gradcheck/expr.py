@@ -38,6 +38,7 @@ import numpy as np
 
 from gradcheck import kinks, limits, numpy_names, numpy_ops, ops
 from gradcheck.model import ModelError
+from gradcheck.ops import is_symbolic_scalar
 
 
 class ExpressionError(ModelError):
@@ -413,8 +414,7 @@ def _is_mask(node: ast.AST, masks) -> bool:
 def _is_sympy(x) -> bool:
     if isinstance(x, np.ndarray):
         return x.dtype == object
-    sympy = sys.modules.get("sympy")
-    return sympy is not None and isinstance(x, sympy.Basic)
+    return is_symbolic_scalar(x)
 
 
 def _is_jax(x) -> bool:
@@ -447,14 +447,8 @@ def compare(op: str, a, b):
 
 
 def _sympy_sign(d) -> tuple[bool, bool]:
-    import sympy
-
-    value = d.evalf(subs=kinks.sympy_values()) if isinstance(d, sympy.Basic) else d
-    try:
-        re = sympy.re(value)
-        return bool(re > 0), bool(re < 0)
-    except TypeError as exc:
-        raise ValueError(f"cannot decide the comparison at {d}") from exc
+    re = ops.symbolic_real(d, "the comparison")
+    return re > 0, re < 0
 
 
 class _Interpreter:
@@ -470,9 +464,7 @@ class _Interpreter:
     def visit_Constant(self, node):
         v = node.value
         if self.symbolic and isinstance(v, (int, float)) and not isinstance(v, bool):
-            import sympy
-
-            return sympy.Integer(v) if isinstance(v, int) else sympy.Rational(repr(v))
+            return numpy_ops.exact_number(v)
         return v
 
     def limit(self, node, check, *args) -> None:

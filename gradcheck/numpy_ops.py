@@ -24,7 +24,7 @@ import builtins
 import numpy as np
 
 from gradcheck import kinks, ops
-from gradcheck.ops import _backend, _jnp, _sympy_positive
+from gradcheck.ops import _backend, _jnp, _sympy_positive, engine, symbolic_matrix, symbolic_real
 
 
 def _xp(*xs):
@@ -51,9 +51,7 @@ def _int_tuple(shape) -> tuple[int, ...]:
 
 
 def _sympy_matrix(x):
-    import sympy
-
-    return sympy.Matrix(np.asarray(x, dtype=object).tolist())
+    return symbolic_matrix(x)
 
 
 def _from_matrix(m, shape) -> np.ndarray:
@@ -133,11 +131,16 @@ def trace(x):
     return _xp(x).trace(x)
 
 
+def _det(m):
+    """The determinant of a SymPy (Berkowitz: no division) or SymEngine matrix."""
+    return m.det() if type(m).__module__.startswith("symengine") else m.det(method="berkowitz")
+
+
 def det(x):
     _square(x, "det")
     b = _backend(x)
     if b == "sympy":
-        return _sympy_matrix(x).det(method="berkowitz")
+        return _det(_sympy_matrix(x))
     return _xp(x).linalg.det(x)
 
 
@@ -145,7 +148,8 @@ def inv(x):
     _square(x, "inv")
     b = _backend(x)
     if b == "sympy":
-        return _from_matrix(_sympy_matrix(x).inv(method="LU"), np.shape(x))
+        m = _sympy_matrix(x)
+        return _from_matrix(m.inv() if type(m).__module__.startswith("symengine") else m.inv(method="LU"), np.shape(x))
     return _xp(x).linalg.inv(x)
 
 
@@ -157,11 +161,10 @@ def slogdet(x):
     if b == "jax":
         return tuple(_jnp().linalg.slogdet(x))
     if b == "sympy":
-        import sympy
-
-        d = _sympy_matrix(x).det(method="berkowitz")
-        s = sympy.Integer(1) if _sympy_positive(d) else sympy.Integer(-1)
-        return s, sympy.log(s * d)
+        e = engine()
+        d = _det(_sympy_matrix(x))
+        s = e.Integer(1) if _sympy_positive(d) else e.Integer(-1)
+        return s, e.log(s * d)
     d = np.linalg.det(x)
     s = np.sign(np.real(d))
     kinks.record("det", np.array([np.real(d)]))
@@ -271,41 +274,42 @@ def copy(x):
 
 def zeros_like(x):
     if _backend(x) == "sympy":
-        import sympy
-
-        return np.full(np.shape(x), sympy.Integer(0), dtype=object)
+        return np.full(np.shape(x), engine().Integer(0), dtype=object)
     return np.zeros(np.shape(x))
 
 
 def ones_like(x):
     if _backend(x) == "sympy":
-        import sympy
-
-        return np.full(np.shape(x), sympy.Integer(1), dtype=object)
+        return np.full(np.shape(x), engine().Integer(1), dtype=object)
     return np.ones(np.shape(x))
 
 
 def exact_array(arr: np.ndarray) -> np.ndarray:
     """A float array as exact SymPy numbers (the decimal each float prints as: 0.5 -> 1/2, 1.0 -> 1),
     so that ``zeros``/``ones``/``eye`` mixed with SymPy values keep every product exact."""
-    import sympy
-
     out = np.empty(arr.shape, dtype=object)
     for idx in np.ndindex(arr.shape):
-        f = float(arr[idx])
-        out[idx] = sympy.Integer(int(f)) if f.is_integer() else sympy.Rational(repr(f))
+        out[idx] = exact_number(arr[idx])
     return out
+
+
+def exact_number(v):
+    """An int or a finite float as an exact number of the building engine (SymPy or SymEngine): the
+    decimal the float prints as (0.1 -> 1/10, 1e-05 -> 1/100000), never a binary float."""
+    from fractions import Fraction
+
+    e = engine()
+    if isinstance(v, (bool, int, np.integer)):
+        return e.Integer(int(v))
+    f = Fraction(repr(float(v)))  # ValueError for inf and nan: they have no exact value
+    return e.Integer(f.numerator) if f.denominator == 1 else e.Rational(f.numerator, f.denominator)
 
 
 # --------------------------------------------------------------------------- indices and shapes
 def _real_floats(x) -> np.ndarray:
     """Numeric real values (SymPy entries evaluated at the symbols' current values)."""
     if _backend(x) == "sympy":
-        import sympy
-
-        subs = kinks.sympy_values()
-        return np.vectorize(lambda e: float(sympy.re(sympy.sympify(e).evalf(subs=subs))), otypes=[float])(
-            np.asarray(x, dtype=object))
+        return np.vectorize(symbolic_real, otypes=[float])(np.asarray(x, dtype=object))
     return np.real(np.asarray(x))
 
 

@@ -64,7 +64,7 @@ def _jnp():
 
 def _sympy_elementwise(name: str) -> Callable:
     def apply(x):
-        import sympy
+        sympy = ops.engine()  # SymPy, or SymEngine (same names) while the symbolic oracle builds with it
 
         fn = {"sin": sympy.sin, "cos": sympy.cos, "tan": sympy.tan, "sinh": sympy.sinh, "cosh": sympy.cosh,
               "arctan": sympy.atan, "log1p": lambda v: sympy.log(1 + v), "expm1": lambda v: sympy.exp(v) - 1,
@@ -112,12 +112,11 @@ def _compare(name: str) -> Callable:
         if bk == "sympy":
             a, b = np.broadcast_arrays(np.asarray(a, dtype=object), np.asarray(b, dtype=object))
             first, second = (a, b) if name.startswith("greater") else (b, a)
-            import sympy
-
+            integer = ops.engine().Integer
             out = np.empty(a.shape, dtype=object)  # exact 0/1, so `(a > 0) * g` stays a SymPy product
             for idx in np.ndindex(a.shape):
                 positive = ops._sympy_positive(first[idx] - second[idx])
-                out[idx] = sympy.Integer(int(positive if not name.endswith("equal") else
+                out[idx] = integer(int(positive if not name.endswith("equal") else
                                              not ops._sympy_positive(second[idx] - first[idx])))
             return out if out.ndim else out[()]
         return op(np.real(a), np.real(b))

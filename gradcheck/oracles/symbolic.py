@@ -36,7 +36,7 @@ from typing import Mapping
 
 import numpy as np
 
-from gradcheck import kinks
+from gradcheck import kinks, ops
 from gradcheck.claim import Claim
 from gradcheck.model import Model
 from gradcheck.oracles.common import (Measurement, PointMeasurement, check_target, evaluate_formula,
@@ -62,26 +62,87 @@ def symbolic_dims(model: Model) -> dict[str, int]:
 
 
 def rational(x) -> np.ndarray:
-    """Exact rationals close to the float values (1e-6), as a SymPy object array."""
-    import sympy
-
+    """Exact rationals close to the float values (1e-6), as an object array of the building engine's
+    numbers (:func:`gradcheck.ops.engine`: SymPy unless SymEngine builds)."""
+    e = ops.engine()
     arr = np.asarray(x, dtype=float)
     out = np.empty(arr.shape, dtype=object)
     for idx in np.ndindex(arr.shape):
         f = Fraction(float(arr[idx])).limit_denominator(10**6)
-        out[idx] = sympy.Rational(f.numerator, f.denominator)
+        out[idx] = e.Rational(f.numerator, f.denominator)
     return out
 
 
 def _symbols(name: str, shape: tuple) -> np.ndarray:
     import sympy
 
+    se = ops.SYMBOLIC_ENGINE.get() == "symengine"
     out = np.empty(shape, dtype=object)
     for idx in np.ndindex(shape):
         # a Python identifier (`W_0_1`, never a user's name: those cannot start with `_s_`), so that
-        # lambdify need not rename the symbols (its renaming pass was ~40% of the compile time)
-        out[idx] = sympy.Symbol(f"_s_{name}" + "".join(f"_{i}" for i in idx), real=True)
+        # lambdify need not rename the symbols (its renaming pass was ~40% of the compile time).
+        # SymEngine symbols have no assumptions: converted to SymPy they become real (`_to_sympy`).
+        label = f"_s_{name}" + "".join(f"_{i}" for i in idx)
+        out[idx] = ops.engine().Symbol(label) if se else sympy.Symbol(label, real=True)
     return out
+
+
+@contextlib.contextmanager
+def building_with(name: str):
+    """Build symbolic values with ``"symengine"`` or ``"sympy"`` (:data:`gradcheck.ops.SYMBOLIC_ENGINE`)."""
+    token = ops.SYMBOLIC_ENGINE.set(name)
+    try:
+        yield
+    finally:
+        ops.SYMBOLIC_ENGINE.reset(token)
+
+
+class InexactValue(Exception):
+    """A binary float met a SymEngine value (``0.5 * x`` in a model's Python code): SymEngine keeps it
+    as a 15-digit float, so the oracle builds that model with SymPy instead (whose float conversion
+    :func:`exact_literals` makes exact)."""
+
+
+def _binary_floats(e) -> bool:
+    """Does the SymEngine or SymPy expression hold a binary (inexact) floating-point number?"""
+    import symengine
+    import sympy
+
+    if isinstance(e, symengine.Basic):
+        return bool(e.atoms(symengine.RealDouble, symengine.RealMPFR, symengine.ComplexDouble,
+                            symengine.ComplexMPC))
+    if isinstance(e, sympy.Basic):
+        return bool(e.atoms(sympy.Float))
+    return False
+
+
+def exact_entries(x, what: str) -> np.ndarray:
+    """``x`` (SymEngine-built) as an object array of exact values: plain Python or numpy numbers become
+    exact SymEngine numbers (the decimal a float prints as, as :func:`exact_floats` does); an entry in
+    which a float met a SymEngine value raises :class:`InexactValue`."""
+    from gradcheck.numpy_ops import exact_number
+
+    arr = _as_obj(x)
+    out = np.empty(arr.shape, dtype=object)
+    for idx in np.ndindex(arr.shape):
+        v = arr[idx]
+        if isinstance(v, (bool, int, float, np.number)):
+            try:
+                v = exact_number(v)
+            except (ValueError, OverflowError) as exc:  # inf, nan: SymPy says what they do
+                raise InexactValue(f"{what}: {v}") from exc
+        elif _binary_floats(v):
+            raise InexactValue(f"{what}: a binary float in {str(v)[:80]}")
+        out[idx] = v
+    return out
+
+
+def _to_sympy(e):
+    """A SymEngine (or SymPy) expression as SymPy, its symbols real (as SymPy-built symbols are)."""
+    import sympy
+
+    t = sympy.sympify(e)
+    return t.xreplace({x: sympy.Symbol(x.name, real=True) for x in t.free_symbols if not x.is_real})
 
 
 def _as_obj(x) -> np.ndarray:
@@ -154,7 +215,8 @@ def _gradient_symengine(expr, syms: list, to_sympy: bool = True) -> list | None:
         return None
     try:
         se_expr = symengine.sympify(expr)
-        back = {sympy.Symbol(x.name): x for x in expr.free_symbols if isinstance(x, sympy.Symbol)}
+        back = ({sympy.Symbol(x.name): x for x in expr.free_symbols if isinstance(x, sympy.Symbol)}
+                if to_sympy and isinstance(expr, sympy.Basic) else {})
         out = []
         for x in syms:
             d = se_expr.diff(symengine.Symbol(x.name))
@@ -175,10 +237,13 @@ def _jacobian(of_value, syms: np.ndarray, to_sympy: bool = True) -> np.ndarray:
     out = np.empty(of_arr.shape + syms.shape, dtype=object)
     flat_syms = list(syms.reshape(-1))
     for i in np.ndindex(of_arr.shape):
-        expr = sympy.sympify(of_arr[i])
+        expr = of_arr[i] if ops.is_symbolic_scalar(of_arr[i]) else sympy.sympify(of_arr[i])
         grad = _gradient_symengine(expr, flat_syms, to_sympy)
+        if grad is None:  # |x|, max or a function SymEngine lacks: SymPy differentiates
+            expr = _to_sympy(expr)
+            grad = [sympy.diff(expr, _to_sympy(x)) for x in flat_syms]
         for k, j in enumerate(np.ndindex(syms.shape)):
-            out[i + j] = grad[k] if grad is not None else sympy.diff(expr, syms[j])
+            out[i + j] = grad[k]
     return out
 
 
@@ -190,21 +255,36 @@ def _derivative(model: Model, values: dict, of: str, wrt: str, tag: str):
     fresh = _symbols(f"{tag}{wrt}", current.shape)
     subs_now = dict(kinks.sympy_values())
     back = {}
+    se = ops.SYMBOLIC_ENGINE.get() == "symengine"
     for idx in np.ndindex(current.shape):
         back[fresh[idx]] = current[idx]
-        subs_now[fresh[idx]] = sympy.sympify(current[idx]).evalf(DIGITS, subs=kinks.sympy_values())
+        # SymEngine evaluates a value given through other symbols itself (ops.symbolic_real)
+        subs_now[fresh[idx]] = current[idx] if se else sympy.sympify(current[idx]).evalf(
+            DIGITS, subs=kinks.sympy_values())
     with kinks.sympy_substitution(subs_now):
         rerun = model.rerun_from(values, wrt, fresh)
-        jac = _jacobian(exact_floats(rerun[of]), fresh)
+        of_value = exact_entries(rerun[of], f"d {of} / d {wrt}") if se else exact_floats(rerun[of])
+        jac = _jacobian(of_value, fresh, to_sympy=not se)
+    if se:
+        import symengine
+
+        back = {symengine.sympify(k): symengine.sympify(v) for k, v in back.items()}
+        return np.vectorize(lambda e: symengine.sympify(e).xreplace(back), otypes=[object])(jac) if jac.size else jac
     return np.vectorize(lambda e: sympy.sympify(e).xreplace(back), otypes=[object])(jac) if jac.size else jac
 
 
 def _mp(value):
-    """A SymPy number (possibly an expression such as tanh(3/7)) as a 60-digit mpmath float."""
+    """A SymPy or SymEngine number (possibly an expression such as tanh(3/7)) as a 60-digit mpmath float."""
     import mpmath
+    import symengine
     import sympy
 
     with mpmath.workdps(DIGITS + 10):
+        if isinstance(value, symengine.Basic):
+            try:
+                return mpmath.mpf(str(value.n(BITS, real=True)))
+            except (RuntimeError, ValueError, TypeError):  # complex or unknown to SymEngine: SymPy evaluates
+                value = sympy.sympify(value)
         return mpmath.mpf(sympy.N(value, DIGITS + 10))
 
 
@@ -225,9 +305,9 @@ def _compile(syms: np.ndarray, arrays: list[np.ndarray]):
 
     def by_lambdify(values):
         if not slow:
-            real = {sympy.Symbol(x.name): x for x in syms.reshape(-1)}  # SymEngine drops `real=True`
-            exprs = [sympy.sympify(e).xreplace(real) for e in flat]
-            slow.append(sympy.lambdify(list(syms.reshape(-1)), exprs, modules="mpmath", cse=True, dummify=False))
+            args = [sympy.Symbol(x.name, real=True) for x in syms.reshape(-1)]
+            exprs = [_to_sympy(e) for e in flat]  # SymEngine drops `real=True`: give it back
+            slow.append(sympy.lambdify(args, exprs, modules="mpmath", cse=True, dummify=False))
         with mpmath.workdps(DIGITS):
             return list(slow[0](*values))
 
@@ -302,12 +382,37 @@ SIMPLIFY_MAX_OPS = 60  # sympy.simplify is tried on entries up to this size (exp
 SIMPLIFY_OPS_PER_CLAIM = 600  # and on at most this many operations per claim in all
 
 
-def _expands_to_zero(a, b) -> bool:
-    """a - b expanded by SymEngine is 0 (a sound identity; False when SymEngine cannot take them)."""
+SYMENGINE_MAX_OPS = 4 * PROOF_MAX_OPS  # larger in SymEngine's form: not converted to SymPy (converting costs
+# more than everything else; SymPy's own form of an entry is smaller, rarely by more than 2x)
+
+
+def _deep_expand(e, memo: dict):
+    """``e`` with every function argument, base and exponent expanded (SymEngine's ``expand`` leaves
+    them as they are: ``exp(-(a + b))`` next to ``exp(-a - b)`` would not cancel). An equal expression."""
+    import symengine
+
+    if not e.args:
+        return e
+    hit = memo.get(e)
+    if hit is not None:
+        return hit
+    args = [_deep_expand(a, memo) for a in e.args]
+    out = e.func(*args) if isinstance(e, (symengine.Add, symengine.Mul)) else e.func(*map(symengine.expand, args))
+    memo[e] = out
+    return out
+
+
+def _expands_to_zero(a, b) -> bool | None:
+    """a - b expanded by SymEngine (arguments of functions too) is 0: True (a sound identity); None when
+    the difference is too large to try SymPy on (:data:`SYMENGINE_MAX_OPS`); False when SymPy should
+    try (or SymEngine cannot take the expressions)."""
     try:
         import symengine
 
-        return symengine.expand(symengine.sympify(a) - symengine.sympify(b)) == 0
+        d = symengine.expand(_deep_expand(symengine.sympify(a) - symengine.sympify(b), {}))
+        if d == 0:
+            return True
+        return None if symengine.count_ops(d) > SYMENGINE_MAX_OPS else False
     except Exception:  # noqa: BLE001 - SymPy decides
         return False
 
@@ -321,21 +426,22 @@ def _prove_zero(claimed: np.ndarray, truth: np.ndarray) -> bool:
 
     simplify_left = SIMPLIFY_OPS_PER_CLAIM
     for idx in np.ndindex(claimed.shape):
-        if _expands_to_zero(claimed[idx], truth[idx]):
+        zero = _expands_to_zero(claimed[idx], truth[idx])
+        if zero:
             continue
-        t = sympy.sympify(truth[idx])  # from SymEngine: its symbols lost `real=True`, give it back
-        t = t.xreplace({x: sympy.Symbol(x.name, real=True) for x in t.free_symbols if not x.is_real})
-        e = sympy.sympify(claimed[idx]) - t
+        if zero is None:
+            return False
+        e = _to_sympy(claimed[idx]) - _to_sympy(truth[idx])  # SymEngine's symbols lost `real=True`
         if e == 0:
             continue
-        ops = sympy.count_ops(e)
-        if ops > PROOF_MAX_OPS:
+        size = sympy.count_ops(e)
+        if size > PROOF_MAX_OPS:
             return False
         if sympy.expand(e) == 0:
             continue
-        if ops > SIMPLIFY_MAX_OPS or ops > simplify_left:
+        if size > SIMPLIFY_MAX_OPS or size > simplify_left:
             return False
-        simplify_left -= ops
+        simplify_left -= size
         if sympy.simplify(e) != 0:
             return False
     return True
@@ -353,32 +459,60 @@ def _cached(key: tuple, model: Model, build):
     return value
 
 
+#: what SymEngine may raise on a value it cannot take (a SymPy-only function, a float it folded):
+#: the computation is then done by SymPy, whose own errors are the model's
+SYMENGINE_FAILURES = (InexactValue, TypeError, RuntimeError, NotImplementedError, AttributeError)
+
+
 def _point(model: Model, wrt: str, seed: int):
-    """The exact point, symbols for ``wrt``, and every value recomputed from them (cached)."""
+    """The exact point, symbols for ``wrt``, and every value recomputed from them (cached), built by
+    SymEngine, or by SymPy where SymEngine cannot build it exactly (:data:`SYMENGINE_FAILURES`)."""
     def build():
-        dims = symbolic_dims(model)
         try:
-            return _build_point(model, dims, wrt, seed)
-        except (IndexError, ValueError) as exc:  # the model does not work at the reduced dims
-            if dims == dict(model.dims):
-                raise
-            reduced = f"at reduced dims {dims} the model fails ({exc}); "
-        out = _build_point(model, dict(model.dims), wrt, seed)
-        return reduced + out if isinstance(out, str) else out
+            with building_with("symengine"):
+                return _point_at_dims(model, wrt, seed)
+        except SYMENGINE_FAILURES:
+            with building_with("sympy"):
+                return _point_at_dims(model, wrt, seed)
 
     return _cached(("point", id(model), wrt, seed), model, build)
 
 
+def _point_at_dims(model: Model, wrt: str, seed: int):
+    dims = symbolic_dims(model)
+    try:
+        return _build_point(model, dims, wrt, seed)
+    except (IndexError, ValueError) as exc:  # the model does not work at the reduced dims
+        if dims == dict(model.dims):
+            raise
+        reduced = f"at reduced dims {dims} the model fails ({exc}); "
+    out = _build_point(model, dict(model.dims), wrt, seed)
+    return reduced + out if isinstance(out, str) else out
+
+
+def _check_exact(values: Mapping, what: str) -> None:
+    """Raise :class:`InexactValue` when a SymEngine-built value holds a binary float."""
+    if ops.SYMBOLIC_ENGINE.get() != "symengine":
+        return
+    for name, v in values.items():
+        for e in (_as_obj(v).reshape(-1) if isinstance(v, np.ndarray) and v.dtype == object else [v]):
+            if _binary_floats(e):
+                raise InexactValue(f"{what}: {name!r} holds a binary float")
+
+
 def _build_point(model: Model, dims: dict, wrt: str, seed: int):
+    """(model at dims, values, symbols, their values, values recomputed from the symbols, engine)."""
     import sympy
 
+    e = ops.engine()
     small = model.with_dims(dims)
     point = draw_points(small, 1, seed=seed)[0]
     exact = {k: rational(v) for k, v in point.values.items()}
-    exact.update({k: sympy.nsimplify(v, rational=True) for k, v in model.constants.items()})
-    sym_dims = {k: sympy.Integer(v) for k, v in dims.items()}
+    exact.update({k: e.sympify(sympy.nsimplify(v, rational=True)) for k, v in model.constants.items()})
+    sym_dims = {k: e.Integer(v) for k, v in dims.items()}
     with kinks.sympy_substitution({}):
         values = small.forward(exact, sym_dims)
+    _check_exact(values, "the forward pass")
     wrt_value = _as_obj(values[wrt])
     if wrt_value.size > MAX_SYMBOLS:
         return (f"{wrt_value.size} entries in {wrt!r} at dims {dims}: more than {MAX_SYMBOLS} symbols; "
@@ -387,7 +521,8 @@ def _build_point(model: Model, dims: dict, wrt: str, seed: int):
     subs = {syms[i]: wrt_value[i] for i in np.ndindex(syms.shape)}
     with kinks.sympy_substitution(subs):
         sym_values = small.rerun_from(values, wrt, syms)
-    return small, values, syms, subs, sym_values
+    _check_exact(sym_values, f"the forward pass from {wrt!r}")
+    return small, values, syms, subs, sym_values, ops.SYMBOLIC_ENGINE.get()
 
 
 def _setup(model: Model, wrt: str, of: str, seed: int):
@@ -396,23 +531,69 @@ def _setup(model: Model, wrt: str, of: str, seed: int):
         point = _point(model, wrt, seed)
         if isinstance(point, str):
             return point
-        small, values, syms, subs, sym_values = point
-        of_value = exact_floats(sym_values[of])
-        with kinks.sympy_substitution(subs):
-            jac = _jacobian(of_value, syms, to_sympy=False)
+        small, values, syms, subs, sym_values, engine = point
+        with building_with(engine):
+            of_value = exact_entries(sym_values[of], of) if engine == "symengine" else exact_floats(sym_values[of])
+            with kinks.sympy_substitution(subs):
+                jac = _jacobian(of_value, syms, to_sympy=False)
         return small, values, syms, subs, sym_values, of_value, jac
 
     return _cached(("setup", id(model), wrt, of, seed), model, build)
 
 
+def _in_sympy(model: Model, wrt: str, seed: int):
+    """The point's symbols, their values and the values recomputed from them, converted to SymPy (for a
+    formula or a derivative that SymEngine cannot build exactly)."""
+    def build():
+        small, values, syms, subs, sym_values, engine = _point(model, wrt, seed)
+        if engine == "sympy":
+            return syms, subs, sym_values
+        as_sympy = np.vectorize(_to_sympy, otypes=[object])
+        convert = {k: (as_sympy(v) if isinstance(v, np.ndarray) and v.dtype == object and v.size else
+                       _to_sympy(v) if ops.is_symbolic_scalar(v) else v) for k, v in sym_values.items()}
+        return as_sympy(syms), {_to_sympy(k): _to_sympy(v) for k, v in subs.items()}, convert
+
+    return _cached(("in sympy", id(model), wrt, seed), model, build)
+
+
 def _use(model: Model, wrt: str, seed: int, of2: str, wrt2: str):
     """A true derivative d of2 / d wrt2 that a formula reads, as expressions of the ``wrt`` symbols."""
-    def build():
-        small, _, _, _, sym_values = _point(model, wrt, seed)
-        d = _derivative(small, sym_values, of2, wrt2, f"_{of2}_{wrt2}_")
+    def derivative(sym_values, engine):
+        with building_with(engine):
+            d = _derivative(small, sym_values, of2, wrt2, f"_{of2}_{wrt2}_")
         return d.reshape(_as_obj(sym_values[wrt2]).shape) if _as_obj(sym_values[of2]).shape == () else d
 
+    def build():
+        if engine == "symengine":
+            try:
+                return derivative(sym_values, engine)
+            except SYMENGINE_FAILURES:
+                pass
+        _, sympy_subs, sympy_values = _in_sympy(model, wrt, seed)
+        with kinks.sympy_substitution(sympy_subs):
+            return derivative(sympy_values, "sympy")
+
+    small, _, _, _, sym_values, engine = _point(model, wrt, seed)
     return _cached(("use", id(model), wrt, seed, of2, wrt2), model, build)
+
+
+def _claimed(model: Model, claim: Claim, uses: Mapping[str, tuple[str, str]], seed: int, small: Model) -> np.ndarray:
+    """The claim's formula on the symbolic values, exact: built by SymEngine when the point is, by
+    SymPy (on the values converted) when a float in the formula meets a SymEngine value."""
+    *_, subs, sym_values, engine = _point(model, claim.wrt, seed)
+    if engine == "symengine":
+        try:
+            with building_with(engine), kinks.sympy_substitution(subs):
+                derivs = {name: _use(model, claim.wrt, seed, o, w) for name, (o, w) in uses.items()}
+                return exact_entries(evaluate_formula(claim, small, sym_values, derivs), claim.name)
+        except SYMENGINE_FAILURES:
+            pass
+    _, sympy_subs, sympy_values = _in_sympy(model, claim.wrt, seed)
+    as_sympy = np.vectorize(_to_sympy, otypes=[object])
+    with building_with("sympy"), kinks.sympy_substitution(sympy_subs):
+        derivs = {name: _use(model, claim.wrt, seed, o, w) for name, (o, w) in uses.items()}
+        derivs = {k: as_sympy(v) if engine == "symengine" and v.size else v for k, v in derivs.items()}
+        return exact_floats(evaluate_formula(claim, small, sympy_values, derivs))
 
 
 def symbolic(model: Model, claim: Claim, points, uses: Mapping[str, tuple[str, str]], *, seed: int = 0,
@@ -437,9 +618,7 @@ def _symbolic(model: Model, claim: Claim, uses: Mapping[str, tuple[str, str]], *
         return Measurement("symbolic", "skipped", dims, error=setup)
     small, values, syms, subs, sym_values, of_value, jac = setup
     check_target(claim, of_value.shape, syms.shape)
-    with kinks.sympy_substitution(subs):
-        derivs = {name: _use(model, claim.wrt, seed, o, w) for name, (o, w) in uses.items()}
-        claimed = exact_floats(evaluate_formula(claim, small, sym_values, derivs))
+    claimed = _claimed(model, claim, uses, seed, small)
     truth, truth_fn = _truth(model, claim, seed)
     values_at = [_mp(subs[x]) for x in syms.reshape(-1)]
     claimed_fn = _compile(syms, [claimed])

@@ -1,0 +1,181 @@
+"""CPU seconds of the symbolic (SymPy/SymEngine) oracle per document and per example file.
+
+    python benchmarks/symbolic_speed.py measure [--repo PATH] --label after
+    python benchmarks/symbolic_speed.py compare before after [--out benchmarks/SYMBOLIC_SPEED.md]
+
+``measure`` calls :func:`gradcheck.oracles.symbolic.symbolic` on every claim of the four documents
+(``derivations.DOCUMENTS``) and of every file in ``examples/`` (TOML files: their claims; markdown
+files: the claims of their display equations), one after another in this process, in document
+order, as the report's SymPy worker does (so set-ups cached per model are shared by the claims of a
+model, exactly as there). Each claim's CPU time (``time.process_time``) and outcome ("proved",
+"numeric (50 digits)", "disproved", or the error) are written to
+``benchmarks/results/symbolic_speed_<label>.json``. Importing SymPy and SymEngine is done first and
+not counted. ``--repo`` imports ``gradcheck`` from another checkout (an export of an older commit)
+to measure "before" the same way.
+
+``compare`` writes the markdown table of two such runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+
+
+def _outcome(m) -> str:
+    if m.error:
+        return "error: " + m.error.split(":")[0]
+    if not m.points:
+        return m.status if hasattr(m, "status") else "skipped"
+    return m.points[0].decided or "undecided"
+
+
+def _measure_claim(symbolic, model, claim, uses) -> tuple[float, str]:
+    t0 = time.process_time()
+    try:
+        m = symbolic(model, claim, [], dict(uses), seed=0)
+        outcome = _outcome(m)
+    except Exception as exc:  # noqa: BLE001 - recorded, as the oracle's callers do
+        outcome = f"error: {type(exc).__name__}"
+    return time.process_time() - t0, outcome
+
+
+def _documents(symbolic) -> dict:
+    import derivations
+
+    out = {}
+    for doc in derivations.DOCUMENTS:
+        out[doc.id] = [(claim.name, *_measure_claim(symbolic, doc.model_of(claim), claim,
+                                                     doc.derivative_names(claim))) for claim in doc.claims]
+        print(f"document {doc.id}: {sum(c[1] for c in out[doc.id]):.1f} s", flush=True)
+    return out
+
+
+def _examples(symbolic, root: Path) -> dict:
+    from gradcheck.check import check_claim
+    from gradcheck.homework.load import load
+    from gradcheck.homework.markdown import check_markdown
+
+    out = {}
+    for path in sorted((root / "examples").iterdir()):
+        rows = []
+        if path.suffix == ".toml":
+            doc = load(path)
+            rows = [(c.name, *_measure_claim(symbolic, doc.model_of(c), c, doc.derivative_names(c)))
+                    for c in doc.claims]
+        elif path.suffix == ".md":
+            def hook(derivation, claim, **kwargs):
+                rows.append((claim.name, *_measure_claim(symbolic, derivation.model_of(claim), claim,
+                                                          derivation.derivative_names(claim))))
+                return check_claim(derivation, claim, oracles=("finite_difference",), second=False)
+
+            check_markdown(path, check=hook)
+        else:
+            continue
+        out[path.name] = rows
+        print(f"example {path.name}: {sum(r[1] for r in rows):.1f} s", flush=True)
+    return out
+
+
+def measure(repo: Path, label: str) -> Path:
+    sys.path.insert(0, str(repo))
+    import symengine  # noqa: F401 - imported before timing
+    import sympy  # noqa: F401
+
+    from gradcheck.oracles.symbolic import symbolic
+
+    assert Path(sys.modules["gradcheck"].__file__).resolve().is_relative_to(repo.resolve()), "wrong gradcheck"
+    data = {"label": label, "repo": str(repo), "python": platform.python_version(),
+            "sympy": sympy.__version__, "symengine": symengine.__version__,
+            "documents": _documents(symbolic), "examples": _examples(symbolic, repo)}
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"symbolic_speed_{label}.json"
+    out.write_text(json.dumps(data, indent=1) + "\n")
+    return out
+
+
+KINDS = ("proved", "numeric (50 digits)", "disproved")
+
+
+def _counts(rows) -> Counter:
+    return Counter(r[2] if r[2] in KINDS else "other" for r in rows)
+
+
+def _table(title: str, before: dict, after: dict) -> list[str]:
+    lines = [f"## {title}", "", "| | claims | CPU s before | CPU s after | speed-up | "
+             "proved / numeric / disproved / other before | after |", "|---|---:|---:|---:|---:|---|---|"]
+    tb = ta = 0.0
+    cb, ca = Counter(), Counter()
+    for name in before:
+        rb, ra = before[name], after.get(name, [])
+        sb, sa = sum(r[1] for r in rb), sum(r[1] for r in ra)
+        tb, ta = tb + sb, ta + sa
+        cb.update(_counts(rb))
+        ca.update(_counts(ra))
+        lines.append(f"| {name} | {len(rb)} | {sb:.2f} | {sa:.2f} | {sb / max(sa, 1e-9):.1f}x | "
+                     f"{_fmt(_counts(rb))} | {_fmt(_counts(ra))} |")
+    lines.append(f"| **all** | {sum(len(v) for v in before.values())} | **{tb:.2f}** | **{ta:.2f}** | "
+                 f"**{tb / max(ta, 1e-9):.1f}x** | {_fmt(cb)} | {_fmt(ca)} |")
+    return lines + [""]
+
+
+def _fmt(c: Counter) -> str:
+    return " / ".join(str(c.get(k, 0)) for k in (*KINDS, "other"))
+
+
+def _changed(before: dict, after: dict) -> list[str]:
+    out = []
+    for name, rows in before.items():
+        new = {r[0]: r[2] for r in after.get(name, [])}
+        for claim, _, outcome in rows:
+            if new.get(claim) != outcome:
+                out.append(f"- {name} / `{claim}`: {outcome} -> {new.get(claim)}")
+    return out
+
+
+def compare(before_label: str, after_label: str, out: Path) -> None:
+    b = json.loads((RESULTS / f"symbolic_speed_{before_label}.json").read_text())
+    a = json.loads((RESULTS / f"symbolic_speed_{after_label}.json").read_text())
+    lines = ["# Symbolic oracle: CPU time before and after", "",
+             "Produced by `python benchmarks/symbolic_speed.py compare "
+             f"{before_label} {after_label}` from two runs of `measure` on the same machine "
+             f"(Python {a['python']}, SymPy {a['sympy']}, SymEngine {a['symengine']}); "
+             "each figure is the sum over claims of the CPU seconds (`time.process_time`) of one "
+             "`symbolic(model, claim, [], uses, seed=0)` call, claims run one after another in one "
+             "process (set-ups cached per model shared, as in the report's SymPy worker), imports "
+             "not counted. The machine is shared (2 cores), so figures vary by ~10-20% between runs.",
+             "", f"*before*: `{b['repo']}`; *after*: `{a['repo']}`.", ""]
+    lines += _table("Documents", b["documents"], a["documents"])
+    lines += _table("Examples (`examples/`)", b["examples"], a["examples"])
+    changed = _changed(b["documents"], a["documents"]) + _changed(b["examples"], a["examples"])
+    lines += ["## Outcomes that changed", ""] + (changed or ["None: every claim has the same outcome."]) + [""]
+    out.write_text("\n".join(lines))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    m = sub.add_parser("measure")
+    m.add_argument("--repo", type=Path, default=HERE.parent)
+    m.add_argument("--label", required=True)
+    c = sub.add_parser("compare")
+    c.add_argument("before")
+    c.add_argument("after")
+    c.add_argument("--out", type=Path, default=HERE / "SYMBOLIC_SPEED.md")
+    args = parser.parse_args()
+    if args.cmd == "measure":
+        print(measure(args.repo, args.label))
+    else:
+        compare(args.before, args.after, args.out)
+
+
+if __name__ == "__main__":
+    main()
