@@ -137,6 +137,60 @@ def exact_entries(x, what: str) -> np.ndarray:
     return out
 
 
+class ExactDim(int):
+    """A dim while SymEngine builds: an int (a shape, an index, ``range(m)``), whose arithmetic with a
+    float or a quotient is exact (``1 / m`` is the rational 1/m, ``0.5 * m`` is m/2), as a SymPy
+    ``Integer`` dim's is. (A SymEngine ``Integer`` cannot be a shape; a SymPy one turns every SymEngine
+    value it multiplies into a slow SymPy expression.)"""
+
+    def _exact(self, other):
+        from gradcheck.numpy_ops import exact_number
+
+        if isinstance(other, (float, np.floating)) or (isinstance(other, (int, np.integer)) and not isinstance(other, bool)):
+            return exact_number(other)
+        return other if ops.is_symbolic_scalar(other) else None
+
+    def _op(self, other, fn, exact_ints: bool):
+        import symengine
+
+        o = self._exact(other)
+        if o is None or (not exact_ints and isinstance(other, (int, np.integer))):
+            return NotImplemented
+        return fn(symengine.Integer(int(self)), o)
+
+    def __truediv__(self, other):
+        return self._op(other, lambda a, b: a / b, True)
+
+    def __rtruediv__(self, other):
+        return self._op(other, lambda a, b: b / a, True)
+
+    def __pow__(self, other, mod=None):
+        if mod is not None or (isinstance(other, (int, np.integer)) and other >= 0):
+            return int.__pow__(self, other, mod)
+        return self._op(other, lambda a, b: a ** b, True)
+
+    def __rpow__(self, other):
+        return self._op(other, lambda a, b: b ** a, True)
+
+    def __mul__(self, other):
+        return int.__mul__(self, other) if isinstance(other, (int, np.integer)) else self._op(other, lambda a, b: a * b, False)
+
+    def __rmul__(self, other):
+        return int.__rmul__(self, other) if isinstance(other, (int, np.integer)) else self._op(other, lambda a, b: b * a, False)
+
+    def __add__(self, other):
+        return int.__add__(self, other) if isinstance(other, (int, np.integer)) else self._op(other, lambda a, b: a + b, False)
+
+    def __radd__(self, other):
+        return int.__radd__(self, other) if isinstance(other, (int, np.integer)) else self._op(other, lambda a, b: b + a, False)
+
+    def __sub__(self, other):
+        return int.__sub__(self, other) if isinstance(other, (int, np.integer)) else self._op(other, lambda a, b: a - b, False)
+
+    def __rsub__(self, other):
+        return int.__rsub__(self, other) if isinstance(other, (int, np.integer)) else self._op(other, lambda a, b: b - a, False)
+
+
 def _to_sympy(e):
     """A SymEngine (or SymPy) expression as SymPy, its symbols real (as SymPy-built symbols are)."""
     import sympy
@@ -523,7 +577,7 @@ def _build_point(model: Model, dims: dict, wrt: str, seed: int):
     point = draw_points(small, 1, seed=seed)[0]
     exact = {k: rational(v) for k, v in point.values.items()}
     exact.update({k: e.sympify(sympy.nsimplify(v, rational=True)) for k, v in model.constants.items()})
-    sym_dims = {k: e.Integer(v) for k, v in dims.items()}
+    sym_dims = {k: (ExactDim(v) if ops.SYMBOLIC_ENGINE.get() == "symengine" else e.Integer(v)) for k, v in dims.items()}
     with kinks.sympy_substitution({}):
         values = small.forward(exact, sym_dims)
     _check_exact(values, "the forward pass")
@@ -555,19 +609,25 @@ def _setup(model: Model, wrt: str, of: str, seed: int):
     return _cached(("setup", id(model), wrt, of, seed), model, build)
 
 
-def _in_sympy(model: Model, wrt: str, seed: int):
-    """The point's symbols, their values and the values recomputed from them, converted to SymPy (for a
-    formula or a derivative that SymEngine cannot build exactly)."""
-    def build():
-        small, values, syms, subs, sym_values, engine = _point(model, wrt, seed)
-        if engine == "sympy":
-            return syms, subs, sym_values
-        as_sympy = np.vectorize(_to_sympy, otypes=[object])
-        convert = {k: (as_sympy(v) if isinstance(v, np.ndarray) and v.dtype == object and v.size else
-                       _to_sympy(v) if ops.is_symbolic_scalar(v) else v) for k, v in sym_values.items()}
-        return as_sympy(syms), {_to_sympy(k): _to_sympy(v) for k, v in subs.items()}, convert
+def _value_to_sympy(v):
+    """A value (object array, expression, or anything else) with its SymEngine expressions as SymPy."""
+    if isinstance(v, np.ndarray) and v.dtype == object and v.size:
+        return np.vectorize(_to_sympy, otypes=[object])(v)
+    return _to_sympy(v) if ops.is_symbolic_scalar(v) else v
 
-    return _cached(("in sympy", id(model), wrt, seed), model, build)
+
+def _in_sympy(model: Model, wrt: str, seed: int, names=None):
+    """The point's symbols' values and the values recomputed from them (all, or those ``names``),
+    converted to SymPy, for a formula or a derivative that SymEngine cannot build exactly (converting
+    costs more than building: each value is converted once, when first needed)."""
+    *_, subs, sym_values, engine = _point(model, wrt, seed)
+    if engine == "sympy":
+        return subs, sym_values
+    sympy_subs = _cached(("subs in sympy", id(model), wrt, seed), model,
+                         lambda: {_to_sympy(k): _to_sympy(v) for k, v in subs.items()})
+    names = sym_values if names is None else [n for n in names if n in sym_values]
+    return sympy_subs, {n: _cached(("in sympy", id(model), wrt, seed, n), model,
+                                   lambda n=n: _value_to_sympy(sym_values[n])) for n in names}
 
 
 def _use(model: Model, wrt: str, seed: int, of2: str, wrt2: str):
@@ -583,7 +643,7 @@ def _use(model: Model, wrt: str, seed: int, of2: str, wrt2: str):
                 return derivative(sym_values, engine)
             except SYMENGINE_FAILURES:
                 pass
-        _, sympy_subs, sympy_values = _in_sympy(model, wrt, seed)
+        sympy_subs, sympy_values = _in_sympy(model, wrt, seed)
         with kinks.sympy_substitution(sympy_subs):
             return derivative(sympy_values, "sympy")
 
@@ -602,11 +662,10 @@ def _claimed(model: Model, claim: Claim, uses: Mapping[str, tuple[str, str]], se
                 return exact_entries(evaluate_formula(claim, small, sym_values, derivs), claim.name)
         except SYMENGINE_FAILURES:
             pass
-    _, sympy_subs, sympy_values = _in_sympy(model, claim.wrt, seed)
-    as_sympy = np.vectorize(_to_sympy, otypes=[object])
+    sympy_subs, sympy_values = _in_sympy(model, claim.wrt, seed, claim.reads)
     with building_with("sympy"), kinks.sympy_substitution(sympy_subs):
-        derivs = {name: _use(model, claim.wrt, seed, o, w) for name, (o, w) in uses.items()}
-        derivs = {k: as_sympy(v) if engine == "symengine" and v.size else v for k, v in derivs.items()}
+        derivs = {name: _value_to_sympy(_use(model, claim.wrt, seed, o, w))
+                  for name, (o, w) in uses.items() if name in claim.reads}
         return exact_floats(evaluate_formula(claim, small, sympy_values, derivs))
 
 
