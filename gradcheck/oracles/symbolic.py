@@ -30,6 +30,7 @@ Large models are checked at reduced dims (``Model.symbolic_dims``, or every dim 
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from fractions import Fraction
 from typing import Mapping
@@ -103,20 +104,41 @@ class InexactValue(Exception):
     :func:`exact_literals` makes exact)."""
 
 
-def _binary_floats(e) -> bool:
-    """Does the SymEngine or SymPy expression hold a binary (inexact) floating-point number?"""
+def _binary_floats(e, clean: set | None = None) -> bool:
+    """Does the SymEngine or SymPy expression hold a binary (inexact) floating-point number?
+
+    SymEngine's own ``atoms`` walks the expression as a tree in Python (a forward pass's expressions
+    share subexpressions: exponential); this walks each distinct subexpression once, skips those in
+    ``clean`` (already found exact) and adds to it what it found exact."""
     import symengine
     import sympy
 
-    if isinstance(e, symengine.Basic):
-        return bool(e.atoms(symengine.RealDouble, symengine.RealMPFR, symengine.ComplexDouble,
-                            symengine.ComplexMPC))
     if isinstance(e, sympy.Basic):
         return bool(e.atoms(sympy.Float))
+    if not isinstance(e, symengine.Basic):
+        return False
+    clean = set() if clean is None else clean
+    floats = _symengine_float_types()
+    seen, stack = set(), [e]
+    while stack:
+        x = stack.pop()
+        if x in clean or x in seen:
+            continue
+        if isinstance(x, floats):
+            return True
+        seen.add(x)
+        stack.extend(x.args)
+    clean |= seen
     return False
 
 
-def exact_entries(x, what: str) -> np.ndarray:
+def _symengine_float_types() -> tuple:
+    import symengine
+
+    return symengine.RealDouble, symengine.RealMPFR, symengine.ComplexDouble, symengine.ComplexMPC
+
+
+def exact_entries(x, what: str, clean: set | None = None) -> np.ndarray:
     """``x`` (SymEngine-built) as an object array of exact values: plain Python or numpy numbers become
     exact SymEngine numbers (the decimal a float prints as, as :func:`exact_floats` does); an entry in
     which a float met a SymEngine value raises :class:`InexactValue`."""
@@ -131,7 +153,7 @@ def exact_entries(x, what: str) -> np.ndarray:
                 v = exact_number(v)
             except (ValueError, OverflowError) as exc:  # inf, nan: SymPy says what they do
                 raise InexactValue(f"{what}: {v}") from exc
-        elif _binary_floats(v):
+        elif _binary_floats(v, clean):
             raise InexactValue(f"{what}: a binary float in {str(v)[:80]}")
         out[idx] = v
     return out
@@ -301,7 +323,7 @@ def _jacobian(of_value, syms: np.ndarray, to_sympy: bool = True) -> np.ndarray:
     return out
 
 
-def _derivative(model: Model, values: dict, of: str, wrt: str, tag: str):
+def _derivative(model: Model, values: dict, of: str, wrt: str, tag: str, clean: set | None = None):
     """d of / d wrt as expressions of the current values: fresh symbols, diff, substitute back."""
     import sympy
 
@@ -317,7 +339,7 @@ def _derivative(model: Model, values: dict, of: str, wrt: str, tag: str):
             DIGITS, subs=kinks.sympy_values())
     with kinks.sympy_substitution(subs_now):
         rerun = model.rerun_from(values, wrt, fresh)
-        of_value = exact_entries(rerun[of], f"d {of} / d {wrt}") if se else exact_floats(rerun[of])
+        of_value = exact_entries(rerun[of], f"d {of} / d {wrt}", clean) if se else exact_floats(rerun[of])
         jac = _jacobian(of_value, fresh, to_sympy=not se)
     if se:
         import symengine
@@ -558,14 +580,19 @@ def _point_at_dims(model: Model, wrt: str, seed: int):
     return reduced + out if isinstance(out, str) else out
 
 
-def _check_exact(values: Mapping, what: str) -> None:
+def _check_exact(values: Mapping, what: str, clean: set) -> None:
     """Raise :class:`InexactValue` when a SymEngine-built value holds a binary float."""
     if ops.SYMBOLIC_ENGINE.get() != "symengine":
         return
     for name, v in values.items():
         for e in (_as_obj(v).reshape(-1) if isinstance(v, np.ndarray) and v.dtype == object else [v]):
-            if _binary_floats(e):
+            if _binary_floats(e, clean):
                 raise InexactValue(f"{what}: {name!r} holds a binary float")
+
+
+def _clean(model: Model, wrt: str, seed: int) -> set:
+    """The SymEngine subexpressions of this point found free of binary floats (shared by its checks)."""
+    return _cached(("clean", id(model), wrt, seed), model, set)
 
 
 def _build_point(model: Model, dims: dict, wrt: str, seed: int):
@@ -580,7 +607,8 @@ def _build_point(model: Model, dims: dict, wrt: str, seed: int):
     sym_dims = {k: (ExactDim(v) if ops.SYMBOLIC_ENGINE.get() == "symengine" else e.Integer(v)) for k, v in dims.items()}
     with kinks.sympy_substitution({}):
         values = small.forward(exact, sym_dims)
-    _check_exact(values, "the forward pass")
+    clean = _clean(model, wrt, seed)
+    _check_exact(values, "the forward pass", clean)
     wrt_value = _as_obj(values[wrt])
     if wrt_value.size > MAX_SYMBOLS:
         return (f"{wrt_value.size} entries in {wrt!r} at dims {dims}: more than {MAX_SYMBOLS} symbols; "
@@ -589,7 +617,7 @@ def _build_point(model: Model, dims: dict, wrt: str, seed: int):
     subs = {syms[i]: wrt_value[i] for i in np.ndindex(syms.shape)}
     with kinks.sympy_substitution(subs):
         sym_values = small.rerun_from(values, wrt, syms)
-    _check_exact(sym_values, f"the forward pass from {wrt!r}")
+    _check_exact(sym_values, f"the forward pass from {wrt!r}", clean)
     return small, values, syms, subs, sym_values, ops.SYMBOLIC_ENGINE.get()
 
 
@@ -601,7 +629,8 @@ def _setup(model: Model, wrt: str, of: str, seed: int):
             return point
         small, values, syms, subs, sym_values, engine = point
         with building_with(engine):
-            of_value = exact_entries(sym_values[of], of) if engine == "symengine" else exact_floats(sym_values[of])
+            of_value = (exact_entries(sym_values[of], of, _clean(model, wrt, seed)) if engine == "symengine"
+                        else exact_floats(sym_values[of]))
             with kinks.sympy_substitution(subs):
                 jac = _jacobian(of_value, syms, to_sympy=False)
         return small, values, syms, subs, sym_values, of_value, jac
@@ -634,7 +663,7 @@ def _use(model: Model, wrt: str, seed: int, of2: str, wrt2: str):
     """A true derivative d of2 / d wrt2 that a formula reads, as expressions of the ``wrt`` symbols."""
     def derivative(sym_values, engine):
         with building_with(engine):
-            d = _derivative(small, sym_values, of2, wrt2, f"_{of2}_{wrt2}_")
+            d = _derivative(small, sym_values, of2, wrt2, f"_{of2}_{wrt2}_", _clean(model, wrt, seed))
         return d.reshape(_as_obj(sym_values[wrt2]).shape) if _as_obj(sym_values[of2]).shape == () else d
 
     def build():
@@ -654,12 +683,17 @@ def _use(model: Model, wrt: str, seed: int, of2: str, wrt2: str):
 def _claimed(model: Model, claim: Claim, uses: Mapping[str, tuple[str, str]], seed: int, small: Model) -> np.ndarray:
     """The claim's formula on the symbolic values, exact: built by SymEngine when the point is, by
     SymPy (on the values converted) when a float in the formula meets a SymEngine value."""
+    import symengine
+
     *_, subs, sym_values, engine = _point(model, claim.wrt, seed)
     if engine == "symengine":
         try:
             with building_with(engine), kinks.sympy_substitution(subs):
                 derivs = {name: _use(model, claim.wrt, seed, o, w) for name, (o, w) in uses.items()}
-                return exact_entries(evaluate_formula(claim, small, sym_values, derivs), claim.name)
+                clean = _clean(model, claim.wrt, seed)
+                for d in derivs.values():  # derivatives of exact values, by SymEngine: exact
+                    clean.update(e for e in d.reshape(-1) if isinstance(e, symengine.Basic))
+                return exact_entries(evaluate_formula(claim, small, sym_values, derivs), claim.name, clean)
         except SYMENGINE_FAILURES:
             pass
     sympy_subs, sympy_values = _in_sympy(model, claim.wrt, seed, claim.reads)
