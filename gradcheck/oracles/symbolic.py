@@ -459,7 +459,8 @@ SIMPLIFY_OPS_PER_CLAIM = 600  # and on at most this many operations per claim in
 
 
 NUMERATOR_MAX_OPS = 8 * PROOF_MAX_OPS  # a common numerator is expanded up to this size
-SYMENGINE_MAX_OPS = 4 * PROOF_MAX_OPS  # larger in SymEngine's form: not converted to SymPy (converting costs
+EXPAND_MAX_TERMS = 20_000  # nothing is expanded into more terms than this (products of sums grow fast)
+SYMENGINE_MAX_OPS = 2 * PROOF_MAX_OPS  # larger in SymEngine's form: not converted to SymPy (converting costs
 # more than everything else; SymPy's own form of an entry is smaller, rarely by more than 2x)
 
 
@@ -479,24 +480,57 @@ def _deep_expand(e, memo: dict):
     return out
 
 
+def _expanded_terms(e, memo: dict) -> int:
+    """An upper bound on the number of terms ``expand`` makes of ``e`` (a product of sums: the product
+    of their lengths); ``memo`` also gets the bound of every function argument, base and exponent,
+    which :func:`_deep_expand` expands too."""
+    import symengine
+
+    hit = memo.get(e)
+    if hit is not None:
+        return hit
+    args = e.args
+    sizes = [_expanded_terms(a, memo) for a in args]
+    if isinstance(e, symengine.Add):
+        n = sum(sizes)
+    elif isinstance(e, symengine.Mul):
+        n = 1
+        for k in sizes:
+            n = min(n * k, EXPAND_MAX_TERMS + 1)
+    elif isinstance(e, symengine.Pow) and args[1].is_Integer and int(args[1]) > 0:
+        n = min(sizes[0] ** min(int(args[1]), 64), EXPAND_MAX_TERMS + 1)
+    else:
+        n = 1
+    memo[e] = n
+    return n
+
+
+def _expands_within_bounds(e) -> bool:
+    memo: dict = {}
+    _expanded_terms(e, memo)
+    return max(memo.values(), default=1) <= EXPAND_MAX_TERMS
+
+
 def _expands_to_zero(a, b) -> bool | None:
-    """a - b expanded by SymEngine (arguments of functions too) is 0: True (a sound identity); None when
-    the difference is too large to try SymPy on (:data:`SYMENGINE_MAX_OPS`); False when SymPy should
-    try (or SymEngine cannot take the expressions)."""
+    """a - b expanded by SymEngine (arguments of functions too; also over a common denominator) is 0:
+    True (a sound identity); None when the difference is too large to try SymPy on
+    (:data:`SYMENGINE_MAX_OPS`); False when SymPy should try (or SymEngine cannot take the expressions)."""
     try:
         import symengine
 
         memo: dict = {}
-        d = symengine.expand(_deep_expand(symengine.sympify(a) - symengine.sympify(b), memo))
-        if d == 0:
-            return True
-        if symengine.count_ops(d) > SYMENGINE_MAX_OPS:
-            return None
-        # over a common denominator (the product of d's denominators, none 0 where d is defined: the
-        # 50-digit evaluation was finite), a numerator that expands to 0 makes d = 0 wherever defined
-        numerator = d.as_numer_denom()[0]
-        return symengine.count_ops(numerator) <= NUMERATOR_MAX_OPS and \
-            symengine.expand(_deep_expand(numerator, memo)) == 0
+        d = symengine.sympify(a) - symengine.sympify(b)
+        if _expands_within_bounds(d):
+            d = symengine.expand(_deep_expand(d, memo))
+            if d == 0:
+                return True
+            # over a common denominator (the product of d's denominators, none 0 where d is defined:
+            # the 50-digit evaluation was finite), a numerator that expands to 0 makes d = 0 there
+            numerator = d.as_numer_denom()[0]
+            if symengine.count_ops(numerator) <= NUMERATOR_MAX_OPS and _expands_within_bounds(numerator) and \
+                    symengine.expand(_deep_expand(numerator, memo)) == 0:
+                return True
+        return None if symengine.count_ops(d) > SYMENGINE_MAX_OPS else False
     except Exception:  # noqa: BLE001 - SymPy decides
         return False
 
