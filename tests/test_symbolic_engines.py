@@ -208,3 +208,20 @@ formula = "2 * (X ** X).T @ A / m"
 """, name="xx.toml")
     c = doc.claims[0]
     assert S.symbolic(doc.model_of(c), c, [], {}).points[0].decided == "proved"
+
+
+@pytest.mark.parametrize("expr, exact", [
+    pytest.param(lambda m: 1 / m, sympy.Rational(1, 4), id="1/m"),
+    pytest.param(lambda m: 1 / (m - 1), sympy.Rational(1, 3), id="1/(m-1)"),
+    pytest.param(lambda m: 1 / (2 * m), sympy.Rational(1, 8), id="1/(2m)"),
+    pytest.param(lambda m: m * 0.1, sympy.Rational(2, 5), id="m*0.1"),
+    pytest.param(lambda m: m / 3, sympy.Rational(4, 3), id="m/3"),
+    pytest.param(lambda m: m ** -2, sympy.Rational(1, 16), id="m**-2"),
+    pytest.param(lambda m: 2 ** -m, sympy.Rational(1, 16), id="2**-m"),
+])
+def test_a_dim_under_symengine_is_an_int_with_exact_quotients(expr, exact):
+    with S.building_with("symengine"):
+        m = S.ExactDim(4)
+        assert list(range(m)) == [0, 1, 2, 3] and np.ones((m, 1)).shape == (4, 1)
+        value = expr(m)
+    assert not S._binary_floats(value) and S._to_sympy(value) == exact

@@ -6,14 +6,31 @@ parameters take exact rational values (so a one-hot label sums to exactly 1, and
 every entry (never ``MatrixSymbol.diff``, which returns 0 for softmax cross-entropy: sympy issue
 27406), and the claim's formula is evaluated on the same expressions.
 
+Building: SymEngine, SymPy where needed. The forward pass, the formula and the derivatives are
+built with SymEngine (a C++ core with SymPy's operations; :data:`ENGINE`), 10-30x faster than SymPy,
+whose assumption queries (``exp(x).is_positive`` on every new term) made the oracle slow. Exactness
+is kept as with SymPy: data are exact rationals, literals in homework files exact numbers, dims ints
+whose quotients are exact (:class:`ExactDim`), ``ones``/``eye`` exact integers. A Python float that
+meets a SymEngine value (``0.5 * x`` in a derivation module's code) becomes a 15-digit SymEngine
+float, never an exact decimal as :func:`exact_literals` makes it for SymPy: every value built is
+checked for such floats (:func:`_binary_floats`), and one that holds any is built again by SymPy
+(the whole forward pass, or only the claim's formula, on its values converted). So does anything
+SymEngine cannot run (a step written against SymPy's own API). One case escapes the check: floats
+that cancel to exactly 0.0 in binary but not as decimals (``x + 0.1 + 0.2 - 0.30000000000000004``:
+three or more literals summed into one coefficient) are dropped by SymEngine, and so their exact
+decimal sum (~1e-17) is lost; no model of the documents or examples writes such sums.
+
 The difference ``claim - truth`` is decided in this order:
 
 1. evaluated with 50 significant digits at the drawn point: a difference above ``1e-25`` (relative
    to the scale) is a *disproof*, with numbers;
-2. otherwise expanded entry by entry, and simplified where expanding does not reach 0, within size
-   bounds (``PROOF_MAX_OPS``, ``SIMPLIFY_MAX_OPS``, ``SIMPLIFY_OPS_PER_CLAIM``: sizes, not times, so
-   the outcome does not depend on the machine's speed): every entry reaching 0 is a *proof*, for
-   all values of the ``wrt`` entries at these data and dims;
+2. otherwise expanded entry by entry by SymEngine (function arguments too, then over a common
+   denominator: softmax and sigmoid derivatives are rational functions of ``exp`` terms), then by
+   SymPy (``expand``, and ``simplify`` on small entries) where that does not reach 0, within size
+   bounds (``EXPAND_MAX_TERMS``, ``NUMERATOR_MAX_OPS``, ``SYMENGINE_MAX_OPS``, ``PROOF_MAX_OPS``,
+   ``SIMPLIFY_MAX_OPS``, ``SIMPLIFY_OPS_PER_CLAIM``: sizes, not times, so the outcome does not depend
+   on the machine's speed): every entry reaching 0 is a *proof*, for all values of the ``wrt``
+   entries at these data and dims;
 3. when that does not decide, evaluated at 3 further points with 50 digits: "numeric (50
    digits)", never "proved". When ``wrt`` is an input the points are new values of its symbols;
    when it is an intermediate (a δ, a mean ``mu``) they are whole new exact forward passes (other
@@ -194,23 +211,35 @@ class ExactDim(int):
     def __rpow__(self, other):
         return self._op(other, lambda a, b: b ** a, True)
 
+    def _int_or_exact(self, other, int_op, fn):
+        """An ExactDim for int arithmetic (``m - 1`` is still a dim: ``1 / (m - 1)`` stays exact)."""
+        if isinstance(other, (int, np.integer)) and not isinstance(other, bool):
+            return ExactDim(int_op(int(self), int(other)))
+        return self._op(other, fn, False)
+
     def __mul__(self, other):
-        return int.__mul__(self, other) if isinstance(other, (int, np.integer)) else self._op(other, lambda a, b: a * b, False)
+        return self._int_or_exact(other, int.__mul__, lambda a, b: a * b)
 
     def __rmul__(self, other):
-        return int.__rmul__(self, other) if isinstance(other, (int, np.integer)) else self._op(other, lambda a, b: b * a, False)
+        return self._int_or_exact(other, int.__rmul__, lambda a, b: b * a)
 
     def __add__(self, other):
-        return int.__add__(self, other) if isinstance(other, (int, np.integer)) else self._op(other, lambda a, b: a + b, False)
+        return self._int_or_exact(other, int.__add__, lambda a, b: a + b)
 
     def __radd__(self, other):
-        return int.__radd__(self, other) if isinstance(other, (int, np.integer)) else self._op(other, lambda a, b: b + a, False)
+        return self._int_or_exact(other, int.__radd__, lambda a, b: b + a)
 
     def __sub__(self, other):
-        return int.__sub__(self, other) if isinstance(other, (int, np.integer)) else self._op(other, lambda a, b: a - b, False)
+        return self._int_or_exact(other, int.__sub__, lambda a, b: a - b)
 
     def __rsub__(self, other):
-        return int.__rsub__(self, other) if isinstance(other, (int, np.integer)) else self._op(other, lambda a, b: b - a, False)
+        return self._int_or_exact(other, int.__rsub__, lambda a, b: b - a)
+
+    def __neg__(self):
+        return ExactDim(-int(self))
+
+    def __floordiv__(self, other):
+        return ExactDim(int(self) // other) if isinstance(other, (int, np.integer)) else NotImplemented
 
 
 def _to_sympy(e):
