@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import sympy
 import symengine
+import sympy
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -115,7 +115,7 @@ def _python_model(step) -> Model:
 def test_a_float_literal_in_python_code_stays_exact(step, exact, monkeypatch):
     """A Python float meets SymEngine values: SymEngine would keep a 15-digit float, so SymPy builds."""
     model = _python_model(step)
-    small, values, syms, subs, sym_values, engine = _point(model, "w", "symengine", monkeypatch)
+    _, values, syms, _, sym_values, engine = _point(model, "w", "symengine", monkeypatch)
     assert engine == "sympy"
     for z, x, w in zip(sym_values["z"], values["x"], syms):
         assert not S._binary_floats(z)
@@ -182,7 +182,6 @@ def test_a_derivative_symengine_lacks_is_taken_by_sympy():
     ("log(exp(x))", "x", False),  # true for real x only: left to SymPy, which knows x is real
 ])
 def test_symengine_proves_only_identities(a, b, zero):
-    x, y = symengine.symbols("x y")
     got = S._expands_to_zero(symengine.sympify(a), symengine.sympify(b))
     assert bool(got) is zero
 

@@ -47,7 +47,6 @@ Large models are checked at reduced dims (``Model.symbolic_dims``, or every dim 
 from __future__ import annotations
 
 import contextlib
-import re
 import time
 from fractions import Fraction
 from typing import Mapping
