@@ -24,7 +24,7 @@ import builtins
 import numpy as np
 
 from gradcheck import kinks, ops
-from gradcheck.ops import _backend, _jnp, _sympy_positive, engine, symbolic_matrix, symbolic_real
+from gradcheck.ops import _backend, _jnp, _sympy_positive, engine, exact_integer, symbolic_matrix, symbolic_real
 
 
 def _xp(*xs):
@@ -163,7 +163,7 @@ def slogdet(x):
     if b == "sympy":
         e = engine()
         d = _det(_sympy_matrix(x))
-        s = e.Integer(1) if _sympy_positive(d) else e.Integer(-1)
+        s = exact_integer(1) if _sympy_positive(d) else exact_integer(-1)
         return s, e.log(s * d)
     d = np.linalg.det(x)
     s = np.sign(np.real(d))
@@ -274,13 +274,13 @@ def copy(x):
 
 def zeros_like(x):
     if _backend(x) == "sympy":
-        return np.full(np.shape(x), engine().Integer(0), dtype=object)
+        return np.full(np.shape(x), exact_integer(0), dtype=object)
     return np.zeros(np.shape(x))
 
 
 def ones_like(x):
     if _backend(x) == "sympy":
-        return np.full(np.shape(x), engine().Integer(1), dtype=object)
+        return np.full(np.shape(x), exact_integer(1), dtype=object)
     return np.ones(np.shape(x))
 
 
@@ -300,9 +300,9 @@ def exact_number(v):
 
     e = engine()
     if isinstance(v, (bool, int, np.integer)):
-        return e.Integer(int(v))
+        return exact_integer(int(v))
     f = Fraction(repr(float(v)))  # ValueError for inf and nan: they have no exact value
-    return e.Integer(f.numerator) if f.denominator == 1 else e.Rational(f.numerator, f.denominator)
+    return exact_integer(f.numerator) if f.denominator == 1 else e.Rational(f.numerator, f.denominator)
 
 
 # --------------------------------------------------------------------------- indices and shapes

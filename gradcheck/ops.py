@@ -78,6 +78,89 @@ def _backend(*xs) -> str:
     return "numpy"
 
 
+class ExactInt(int):
+    """An exact integer while SymEngine builds (a dim, a literal, an entry of ``ones``/``eye``, a 0/1
+    comparison): an int (a shape, an index, ``range(m)``, truthiness by value), whose quotients,
+    negative powers and products with a float are exact SymEngine numbers (``1 / m`` is 1/m, ``m * 0.1``
+    is m/10), as a SymPy ``Integer``'s are. (A SymEngine ``Integer`` cannot be a shape and is truthy
+    even when 0; a SymPy one turns every SymEngine value it multiplies into a slow SymPy expression.)
+    A float on the left (``0.1 * m``) is computed by Python as a float: the symbolic oracle then takes
+    it as inexact and lets SymPy build."""
+
+    def _exact(self, other):
+        if isinstance(other, (float, np.floating)) or (isinstance(other, (int, np.integer)) and not isinstance(other, bool)):
+            import symengine
+
+            from fractions import Fraction
+
+            f = Fraction(int(other)) if isinstance(other, (int, np.integer)) else Fraction(repr(float(other)))
+            return symengine.Rational(f.numerator, f.denominator)
+        return other if is_symbolic_scalar(other) else None
+
+    def _op(self, other, fn, exact_ints: bool):
+        import symengine
+
+        o = self._exact(other)
+        if o is None or (not exact_ints and isinstance(other, (int, np.integer))):
+            return NotImplemented
+        return fn(symengine.Integer(int(self)), o)
+
+    def __truediv__(self, other):
+        return self._op(other, lambda a, b: a / b, True)
+
+    def __rtruediv__(self, other):
+        return self._op(other, lambda a, b: b / a, True)
+
+    def __pow__(self, other, mod=None):
+        if mod is not None or (isinstance(other, (int, np.integer)) and other >= 0):
+            return int.__pow__(self, other, mod)
+        return self._op(other, lambda a, b: a ** b, True)
+
+    def __rpow__(self, other):
+        return self._op(other, lambda a, b: b ** a, True)
+
+    def _int_or_exact(self, other, int_op, fn):
+        """An ExactDim for int arithmetic (``m - 1`` is still a dim: ``1 / (m - 1)`` stays exact)."""
+        if isinstance(other, (int, np.integer)) and not isinstance(other, bool):
+            return ExactInt(int_op(int(self), int(other)))
+        return self._op(other, fn, False)
+
+    def __mul__(self, other):
+        return self._int_or_exact(other, int.__mul__, lambda a, b: a * b)
+
+    def __rmul__(self, other):
+        return self._int_or_exact(other, int.__rmul__, lambda a, b: b * a)
+
+    def __add__(self, other):
+        return self._int_or_exact(other, int.__add__, lambda a, b: a + b)
+
+    def __radd__(self, other):
+        return self._int_or_exact(other, int.__radd__, lambda a, b: b + a)
+
+    def __sub__(self, other):
+        return self._int_or_exact(other, int.__sub__, lambda a, b: a - b)
+
+    def __rsub__(self, other):
+        return self._int_or_exact(other, int.__rsub__, lambda a, b: b - a)
+
+    def __neg__(self):
+        return ExactInt(-int(self))
+
+    def __floordiv__(self, other):
+        return ExactInt(int(self) // other) if isinstance(other, (int, np.integer)) else NotImplemented
+
+
+def truth(c) -> bool:
+    """The truth of a condition entry; a symbolic number by its value (``bool`` of SymEngine's
+    ``Integer(0)`` is True)."""
+    return bool(c != 0) if is_symbolic_scalar(c) and c.is_Number else bool(c)
+
+
+def exact_integer(n: int):
+    """An exact integer of the building engine: a SymPy ``Integer``, or an :class:`ExactInt`."""
+    return ExactInt(int(n)) if SYMBOLIC_ENGINE.get() == "symengine" else engine().Integer(int(n))
+
+
 def _sympy_map(fn, x):
     if isinstance(x, np.ndarray):
         return np.frompyfunc(fn, 1, 1)(x).astype(object) if x.ndim else np.array(fn(x[()]), dtype=object)
@@ -282,7 +365,7 @@ def where(cond, a, b):
                                          np.asarray(b, dtype=object))
         out = np.empty(a.shape, dtype=object)
         for idx in np.ndindex(a.shape):
-            out[idx] = a[idx] if bool(cond[idx]) else b[idx]
+            out[idx] = a[idx] if truth(cond[idx]) else b[idx]
         return out if out.ndim else out[()]
     return np.where(cond, a, b)
 
@@ -293,7 +376,7 @@ def sign_of_real(x):
         jnp = _jnp()
         return jnp.sign(jnp.real(x))
     if _backend(x) == "sympy":
-        return _sympy_map(lambda v: engine().Integer(1) if _sympy_positive(v) else engine().Integer(-1), x)
+        return _sympy_map(lambda v: exact_integer(1) if _sympy_positive(v) else exact_integer(-1), x)
     return np.sign(np.real(x))
 
 
@@ -437,10 +520,9 @@ EXACT_CONSTANT_ARRAYS: contextvars.ContextVar[bool] = contextvars.ContextVar("ex
 def _exact(arr: np.ndarray) -> np.ndarray:
     if not EXACT_CONSTANT_ARRAYS.get():
         return arr
-    integer = engine().Integer
     out = np.empty(arr.shape, dtype=object)
     for idx in np.ndindex(arr.shape):
-        out[idx] = integer(int(arr[idx]))
+        out[idx] = exact_integer(int(arr[idx]))
     return out
 
 

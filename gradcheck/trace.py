@@ -112,7 +112,7 @@ def _compare(name: str) -> Callable:
         if bk == "sympy":
             a, b = np.broadcast_arrays(np.asarray(a, dtype=object), np.asarray(b, dtype=object))
             first, second = (a, b) if name.startswith("greater") else (b, a)
-            integer = ops.engine().Integer
+            integer = ops.exact_integer
             out = np.empty(a.shape, dtype=object)  # exact 0/1, so `(a > 0) * g` stays a SymPy product
             for idx in np.ndindex(a.shape):
                 positive = ops._sympy_positive(first[idx] - second[idx])

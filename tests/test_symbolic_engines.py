@@ -127,6 +127,10 @@ def test_a_float_literal_in_python_code_stays_exact(step, exact, monkeypatch):
 @pytest.mark.parametrize("formula, decided", [
     pytest.param(lambda x, w: 0.5 * 4.0 * (x * x * w), "proved", id="0.5*4.0*x*x*w"),
     pytest.param(lambda x, w: 0.1 * 20 * (x * x * w) + 1e-20 * w, "disproved", id="off-by-1e-20"),
+    # 0.1 * 3 is 0.30000000000000004 in binary; as SymPy reads it, 0.1 * Integer(3) is 3/10
+    pytest.param(lambda x, w: 2 * x * x * w + (0.1 * (3 * ops.ones((3,))) - 0.3), "proved", id="0.1*(3*ones)-0.3"),
+    pytest.param(lambda x, w: 2 * x * x * w + ops.where(x > 0, 0.1 * (ops.ones((3,)) * 3) - 0.3, 0 * w), "proved",
+                 id="where(0.1*3-0.3)"),
 ])
 def test_a_float_literal_in_a_formula_stays_exact(formula, decided, monkeypatch):
     """The point is built by SymEngine; the formula's floats meet its values: SymPy evaluates it."""
@@ -224,3 +228,18 @@ def test_a_dim_under_symengine_is_an_int_with_exact_quotients(expr, exact):
         assert list(range(m)) == [0, 1, 2, 3] and np.ones((m, 1)).shape == (4, 1)
         value = expr(m)
     assert not S._binary_floats(value) and S._to_sympy(value) == exact
+
+
+@pytest.mark.parametrize("engine", ["symengine", "sympy"])
+def test_an_exact_zero_is_false_whichever_engine_builds(engine):
+    """SymEngine's Integer(0) is truthy in Python: exact constants are ints, and conditions are read
+    by value."""
+    with S.building_with(engine):
+        zero, one = ops.exact_integer(0), ops.exact_integer(1)
+        cond = np.array([zero, one, ops.eye(2)[0, 1]], dtype=object)
+        assert [ops.truth(c) for c in cond] == [False, True, False]
+        assert list(ops.where(cond, np.array([1, 2, 3]), np.array([-1, -2, -3]))) == [-1, 2, -3]
+        assert ops.truth(ops.engine().Integer(0)) is False
+        third = ops.engine().Rational(1, 3)
+        assert [ops.truth(third > 0), ops.truth(-third > 0), ops.truth(third - third)] == [True, False, False]
+        assert list(ops.sign_of_real(np.array([ops.engine().Rational(-1, 3)], dtype=object))) == [-1]

@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from gradcheck import inplace, numpy_ops
+from gradcheck import inplace, numpy_ops, ops
 from gradcheck.expr import _BINOPS, ExpressionError, _Interpreter, _is_jax, _is_sympy
 from gradcheck.homework.code import Block, _range_call, written
 from gradcheck.model import ModelError
@@ -164,7 +164,7 @@ def _concrete_condition(value) -> bool | None:
             return None
         value = value[()]
     if _is_plain_number(value):
-        return bool(value)
+        return ops.truth(value)
     return None
 
 

@@ -154,91 +154,33 @@ def _symengine_float_types() -> tuple:
     return symengine.RealDouble, symengine.RealMPFR, symengine.ComplexDouble, symengine.ComplexMPC
 
 
+def _plain_float(v) -> bool:
+    """A Python or numpy float or complex number (not a SymPy or SymEngine one)."""
+    return isinstance(v, (float, complex, np.floating, np.complexfloating))
+
+
 def exact_entries(x, what: str, clean: set | None = None) -> np.ndarray:
-    """``x`` (SymEngine-built) as an object array of exact values: plain Python or numpy numbers become
-    exact SymEngine numbers (the decimal a float prints as, as :func:`exact_floats` does); an entry in
-    which a float met a SymEngine value raises :class:`InexactValue`."""
+    """``x`` (SymEngine-built) as an object array of exact values (integers as exact integers); an
+    entry that is or holds a binary float raises :class:`InexactValue`. (With SymPy, a float that met
+    an exact number became the decimal it prints as, ``0.1 * Integer(3)`` is 3/10; here ``0.1 * 3``
+    may already be the float 0.30000000000000004, so SymPy must redo it.)"""
     from gradcheck.numpy_ops import exact_number
 
     arr = _as_obj(x)
     out = np.empty(arr.shape, dtype=object)
     for idx in np.ndindex(arr.shape):
         v = arr[idx]
-        if isinstance(v, (bool, int, float, np.number)):
-            try:
-                v = exact_number(v)
-            except (ValueError, OverflowError) as exc:  # inf, nan: SymPy says what they do
-                raise InexactValue(f"{what}: {v}") from exc
+        if _plain_float(v):
+            raise InexactValue(f"{what}: the float {v!r}")
+        if isinstance(v, (bool, int, np.integer)):
+            v = exact_number(v)
         elif _binary_floats(v, clean):
             raise InexactValue(f"{what}: a binary float in {str(v)[:80]}")
         out[idx] = v
     return out
 
 
-class ExactDim(int):
-    """A dim while SymEngine builds: an int (a shape, an index, ``range(m)``), whose arithmetic with a
-    float or a quotient is exact (``1 / m`` is the rational 1/m, ``0.5 * m`` is m/2), as a SymPy
-    ``Integer`` dim's is. (A SymEngine ``Integer`` cannot be a shape; a SymPy one turns every SymEngine
-    value it multiplies into a slow SymPy expression.)"""
-
-    def _exact(self, other):
-        from gradcheck.numpy_ops import exact_number
-
-        if isinstance(other, (float, np.floating)) or (isinstance(other, (int, np.integer)) and not isinstance(other, bool)):
-            return exact_number(other)
-        return other if ops.is_symbolic_scalar(other) else None
-
-    def _op(self, other, fn, exact_ints: bool):
-        import symengine
-
-        o = self._exact(other)
-        if o is None or (not exact_ints and isinstance(other, (int, np.integer))):
-            return NotImplemented
-        return fn(symengine.Integer(int(self)), o)
-
-    def __truediv__(self, other):
-        return self._op(other, lambda a, b: a / b, True)
-
-    def __rtruediv__(self, other):
-        return self._op(other, lambda a, b: b / a, True)
-
-    def __pow__(self, other, mod=None):
-        if mod is not None or (isinstance(other, (int, np.integer)) and other >= 0):
-            return int.__pow__(self, other, mod)
-        return self._op(other, lambda a, b: a ** b, True)
-
-    def __rpow__(self, other):
-        return self._op(other, lambda a, b: b ** a, True)
-
-    def _int_or_exact(self, other, int_op, fn):
-        """An ExactDim for int arithmetic (``m - 1`` is still a dim: ``1 / (m - 1)`` stays exact)."""
-        if isinstance(other, (int, np.integer)) and not isinstance(other, bool):
-            return ExactDim(int_op(int(self), int(other)))
-        return self._op(other, fn, False)
-
-    def __mul__(self, other):
-        return self._int_or_exact(other, int.__mul__, lambda a, b: a * b)
-
-    def __rmul__(self, other):
-        return self._int_or_exact(other, int.__rmul__, lambda a, b: b * a)
-
-    def __add__(self, other):
-        return self._int_or_exact(other, int.__add__, lambda a, b: a + b)
-
-    def __radd__(self, other):
-        return self._int_or_exact(other, int.__radd__, lambda a, b: b + a)
-
-    def __sub__(self, other):
-        return self._int_or_exact(other, int.__sub__, lambda a, b: a - b)
-
-    def __rsub__(self, other):
-        return self._int_or_exact(other, int.__rsub__, lambda a, b: b - a)
-
-    def __neg__(self):
-        return ExactDim(-int(self))
-
-    def __floordiv__(self, other):
-        return ExactDim(int(self) // other) if isinstance(other, (int, np.integer)) else NotImplemented
+ExactDim = ops.ExactInt  # a dim while SymEngine builds: an int whose quotients are exact
 
 
 def _to_sympy(e):
@@ -647,8 +589,10 @@ def _check_exact(values: Mapping, what: str, clean: set) -> None:
     if ops.SYMBOLIC_ENGINE.get() != "symengine":
         return
     for name, v in values.items():
+        if isinstance(v, np.ndarray) and v.dtype.kind in "fc" or _plain_float(v):
+            raise InexactValue(f"{what}: {name!r} holds binary floats")
         for e in (_as_obj(v).reshape(-1) if isinstance(v, np.ndarray) and v.dtype == object else [v]):
-            if _binary_floats(e, clean):
+            if _plain_float(e) or _binary_floats(e, clean):
                 raise InexactValue(f"{what}: {name!r} holds a binary float")
 
 
