@@ -116,7 +116,7 @@ def main(argv=None) -> int:
     ap.add_argument("--label", default="", help="a label for the results file (e.g. the commit)")
     args = ap.parse_args(argv)
     repo = args.repo.resolve()
-    examples = sorted(p.name for p in (repo / "examples").glob("*.toml"))
+    examples = sorted(p.name for p in (repo / "examples").iterdir() if p.suffix in (".toml", ".md"))
     if args.only:
         examples = [e for e in examples if e in args.only]
     do_report = args.only is None or "report" in args.only
@@ -127,7 +127,7 @@ def main(argv=None) -> int:
         tmp = Path(tmp)
         for i, name in enumerate(examples + (["report"] if do_report else [])):
             cache = tmp / f"cache-{i}"
-            env = {**os.environ, "GRADCHECK_JAX_CACHE": str(cache), "GRADCHECK_CACHE": str(cache),
+            env = {**os.environ, "GRADCHECK_JAX_CACHE": str(cache / "jax"), "GRADCHECK_RESULT_CACHE": str(cache / "results"),
                    "PYTHONDONTWRITEBYTECODE": "1"}
             if name == "report":
                 cmd = [sys.executable, "-m", "gradcheck", "report", "--quiet"]

@@ -476,7 +476,8 @@ def run_markdown(args, file_end: float | None = None) -> int:
     import math
 
     from gradcheck import limits
-    from gradcheck.homework.cli import _check_within_budget, _import_oracles, _left, check_options, say
+    from gradcheck.homework.cli import (_check_within_budget, _import_oracles, _left, cached_judgement, check_options,
+                                        repaired, results_cache, reused_text, say)
 
     file_end = math.inf if file_end is None else file_end
     out, err = sys.stdout, sys.stderr
@@ -494,21 +495,31 @@ def run_markdown(args, file_end: float | None = None) -> int:
     talk = err if as_json else out
     budget = 0.0 if getattr(args, "no_repair", False) else getattr(args, "repair_budget", 5.0)
     claim_seconds, file_seconds = getattr(args, "time_per_claim", None), getattr(args, "time_per_file", None)
-    _import_oracles(oracles)  # imports are not charged to the first claim's budget
     t0 = time.perf_counter()
+    cache = results_cache(args, "check-markdown", args.file)
+    checked = []  # the claims judged so far, in order: a claim's key is its place in the run and its text
 
     def show(rep):
         if not quiet:
             say("\n".join(terminal_lines(rep)), talk)
 
-    def budgeted_check(derivation, claim, **kw):
+    def judge(derivation, claim, kw):
         from gradcheck.check import check_claim
 
-        return _check_within_budget(derivation, claim, check_claim, kw, claim_seconds, _left(file_end), file_seconds)
+        _import_oracles(oracles)  # at the first claim not kept from an earlier run; not charged to its budget
+        r = _check_within_budget(derivation, claim, check_claim, kw, claim_seconds, _left(file_end), file_seconds)
+        left = _left(file_end)
+        return repaired(derivation, r, kw.get("oracles", ("finite_difference",)),
+                        budget if left is None else min(budget, left))
+
+    def budgeted_check(derivation, claim, **kw):
+        checked.append(claim.name)
+        key = (len(checked), claim.name, claim.source)
+        return cached_judgement(cache, key, derivation, claim, lambda: judge(derivation, claim, kw))
 
     try:
         with limits.deadline(_left(file_end), "the file"):
-            derivation, reports = check_markdown(args.file, check_kwargs=kwargs, repair_budget=budget, progress=show,
+            derivation, reports = check_markdown(args.file, check_kwargs=kwargs, repair_budget=0.0, progress=show,
                                                  check=budgeted_check)
     except ModelError as exc:
         say(f"error: {exc}", err)
@@ -525,7 +536,8 @@ def run_markdown(args, file_end: float | None = None) -> int:
     ok = all(r.verdict == "correct" for r in results) and not bad_defs and not unreadable
     summary = ", ".join(f"{n} {v}" for v, n in counts.items()) or "none"
     say(f"{len(reports)} equations, {len(results)} claim steps: {summary}; {bad_defs} definition(s) disagree; "
-        f"{unreadable} unreadable ({time.perf_counter() - t0:.1f} s) -> {'OK' if ok else 'PROBLEMS'}", talk)
+        f"{unreadable} unreadable ({time.perf_counter() - t0:.1f} s{reused_text(cache)}) -> {'OK' if ok else 'PROBLEMS'}",
+        talk)
     if as_json:
         json.dump(report_json(derivation, reports), out, indent=2, default=str)
         out.write("\n")
