@@ -341,13 +341,14 @@ def _run_check(args: argparse.Namespace, file_end: float) -> int:
     keys = [(k, claim.name) for k, claim in enumerate(derivation.claims)]
     to_check = [c for key, c in zip(keys, derivation.claims) if cache.get(key) is None]
     if to_check:  # nothing to import or prepare when every result is kept from an earlier run
-        _import_oracles(oracles)  # before any budget starts: imports are not charged to the first claim
+        _import_oracles(oracles, heavy=False)
         t0 = time.perf_counter()
         try:
             with limits.deadline(_left(file_end), "the file"):
                 prepare(derivation, to_check, oracles=oracles, seed=kwargs["seed"], options=kwargs["options"])
         except limits.BudgetExceeded:
             pass  # the claims say that the file ran out of time
+        _import_oracles(oracles)  # before any claim's budget starts: imports are not charged to the first claim
     # A repair is confirmed by finite differences and JAX (complex step and autodiff at every point):
     # SymPy's exact set-up for each candidate cost more than the rest of the file (LSTM step: 10 s of
     # 20 s). `gradcheck report` confirms with all three.
@@ -407,13 +408,21 @@ def _run_check(args: argparse.Namespace, file_end: float) -> int:
     return EXIT_OK if n_ok == len(results) else EXIT_WRONG
 
 
-def _import_oracles(oracles) -> None:
+def _import_oracles(oracles, heavy: bool = True) -> None:
+    """Import the oracles' modules; with ``heavy``, also the libraries they need in this process
+    (JAX; SymPy only where it cannot run in its own worker process), so that their import time is
+    not charged to the first claim's budget. Call it without ``heavy`` before :func:`prepare`, which
+    forks the SymPy worker: the worker then imports SymPy while this process imports JAX."""
     import importlib
+
+    from gradcheck import bounded
 
     for name in oracles:
         importlib.import_module(f"gradcheck.oracles.{name}")
-    if "symbolic" in oracles:
-        import sympy  # noqa: F401 - the symbolic oracle imports it on first use
+    if not heavy:
+        return
+    if "symbolic" in oracles and not bounded.available():
+        import sympy  # noqa: F401 - the symbolic oracle runs in this process
     if "autodiff" in oracles:
         import jax  # noqa: F401
 

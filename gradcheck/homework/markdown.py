@@ -547,8 +547,9 @@ def run_markdown(args, file_end: float | None = None) -> int:
 
         unkept = [c for n, c in enumerate(claims, 1) if cache.get(key(n, c)) is None]
         if unkept:
-            _import_oracles(oracles)
+            _import_oracles(oracles, heavy=False)
             prepare(derivation, unkept, oracles=oracles, seed=kw.get("seed", 0), options=kw.get("options"))
+            _import_oracles(oracles)
 
     def budgeted_check(derivation, claim, **kw):
         checked.append(claim.name)
