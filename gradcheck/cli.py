@@ -71,6 +71,10 @@ def add_report_arguments(p: argparse.ArgumentParser) -> None:
                         "sequence); meant for tests and for trying a derivation before it joins the "
                         "derivations package. With --document, its id selects it")
     p.add_argument("--list", action="store_true", help="list the available document ids and exit")
+    p.add_argument("--no-cache", action="store_true",
+                   help="check every claim anew, without reusing the results of an earlier run with the same "
+                        "gradcheck version, documents and options (kept in $GRADCHECK_RESULT_CACHE, default "
+                        "~/.cache/gradcheck/results)")
 
 
 def build_parser(with_check: bool = False) -> argparse.ArgumentParser:
@@ -144,7 +148,8 @@ def cmd_report(args: argparse.Namespace) -> int:
                 print(f"{doc_id}\t{len(d.claims)} claims\t{d.title}")
             return EXIT_OK
         files = report(args.out, documents=args.documents, oracles=tuple(dict.fromkeys(args.oracles or ())) or None,
-                       jobs=args.jobs, modules=tuple(args.modules), progress=Progress(enabled=not args.quiet))
+                       jobs=args.jobs, modules=tuple(args.modules), progress=Progress(enabled=not args.quiet),
+                       cache=not args.no_cache)
     except (ReportError, OutputError) as exc:
         print(f"gradcheck report: error: {textsafe.terminal_lines(exc)}", file=sys.stderr)
         return EXIT_USAGE
@@ -162,8 +167,10 @@ def cmd_report(args: argparse.Namespace) -> int:
                                     f"{' (' + s.diagnosis.kind + ')' if s.diagnosis else ''}, expected {s.expect}"
                                     f"{' (' + s.expect_diagnosis + ')' if s.expect_diagnosis else ''}"),
                   file=sys.stderr)
+        reused = (f"; {files.reused} of {len(results)} results reused from an earlier run, --no-cache checks anew"
+                  if files.reused else "")
         print(f"wrote {files.markdown}, {files.json} and {len(files.figures)} figures in {wall:.1f} s "
-              f"(wall time)", file=sys.stderr)
+              f"(wall time{reused})", file=sys.stderr)
     return EXIT_UNEXPECTED if unexpected else EXIT_OK
 
 

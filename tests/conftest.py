@@ -1,6 +1,13 @@
 """Shared small models for the engine's tests."""
 
+import os
+
 import pytest
+
+# No test reuses a result of an earlier run (gradcheck.result_cache): a test that changes the engine's
+# behaviour (monkeypatch) must see it, and the user's cache is not touched. tests/test_result_cache.py
+# turns the cache on in a temporary directory. Subprocesses inherit this.
+os.environ["GRADCHECK_RESULT_CACHE"] = "off"
 
 from gradcheck import Data, Model
 from gradcheck.ops import log, relu, softmax, sum, tanh

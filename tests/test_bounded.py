@@ -300,3 +300,74 @@ def test_the_progress_bar_is_for_terminals_only(tty, enabled, shown):
     assert "  dW  CORRECT" in "".join(stream.text)
     if bar is not None:
         bar.close()
+
+
+# ------------------------------------------------------------------------------ JAX's compile bound
+def _jax_cases():
+    from conftest import mlp
+
+    from gradcheck import Claim, Derivation
+
+    model = mlp(m=3, d=2, h=3, c=2)
+    claims = (
+        Claim("dZ2", of="loss", wrt="Z2", formula=lambda P, Y, m: (P - Y) / m, expect="correct"),
+        Claim("dW2", of="loss", wrt="W2", formula=lambda A1, P, Y, m: A1.T @ (P - Y) / m, expect="correct"),
+        Claim("dW2_sum", of="loss", wrt="W2", formula=lambda A1, P, Y: A1.T @ (P - Y), expect="incorrect"),
+    )
+    return Derivation(id="jaxbound", title="t", source="t", model=model, claims=claims)
+
+
+@pytest.mark.parametrize("cap, words", [
+    (10**9, "(jit)"),  # every program compiled
+    (20, "run operation by operation"),  # no program compiled: each runs eagerly, and says so
+])
+def test_programs_over_the_compile_bound_run_eagerly_with_the_same_verdicts(monkeypatch, cap, words):
+    from gradcheck.oracles import autodiff
+
+    monkeypatch.setattr(autodiff, "MAX_COMPILED_OPERATIONS", cap)
+    monkeypatch.setattr(autodiff, "_COMPILED", {})
+    monkeypatch.setattr(autodiff, "_PLANS", {})
+    monkeypatch.setattr(autodiff, "_COMBINED_AT", {})
+    d = _jax_cases()
+    prepare(d, d.claims, oracles=("autodiff",))
+    for claim in d.claims:
+        r = check_claim(d, claim, oracles=("autodiff",))
+        assert r.verdict == claim.expect, (claim.name, r.verdict, r.message)
+        assert words in r.oracles["autodiff"].method
+
+
+def test_a_combined_program_over_the_bound_is_compiled_pair_by_pair(monkeypatch):
+    from gradcheck.oracles import autodiff
+
+    d = _jax_cases()
+    monkeypatch.setattr(autodiff, "_COMPILED", {})
+    monkeypatch.setattr(autodiff, "_PLANS", {})
+    monkeypatch.setattr(autodiff, "_COMBINED_AT", {})
+    monkeypatch.setattr(autodiff, "COMPILE_LOG", [])
+    prepare(d, d.claims, oracles=("autodiff",))
+    check_claim(d, d.claims[0], oracles=("autodiff",))
+    ((_, combined),) = autodiff.COMPILE_LOG  # one program for every derivative the claims need
+    single = combined - 1  # below the combined program, above a one-derivative program (checked below)
+    monkeypatch.setattr(autodiff, "MAX_COMPILED_OPERATIONS", single)
+    monkeypatch.setattr(autodiff, "_COMPILED", {})
+    monkeypatch.setattr(autodiff, "_PLANS", {})
+    monkeypatch.setattr(autodiff, "_COMBINED_AT", {})
+    monkeypatch.setattr(autodiff, "COMPILE_LOG", [])
+    prepare(d, d.claims, oracles=("autodiff",))
+    for claim in d.claims:
+        r = check_claim(d, claim, oracles=("autodiff",))
+        assert r.verdict == claim.expect and "(jit)" in r.oracles["autodiff"].method
+    assert len(autodiff.COMPILE_LOG) >= 2 and all(n <= single for _, n in autodiff.COMPILE_LOG)
+
+
+def test_count_operations_counts_sub_programs():
+    import jax
+    import jax.numpy as jnp
+
+    from gradcheck.oracles.autodiff import count_operations
+
+    inner = jax.jit(lambda x: jnp.sin(x) * 2)
+    flat = jax.make_jaxpr(lambda x: (jnp.sin(x) * 2).sum())(jnp.ones(3))
+    nested = jax.make_jaxpr(lambda x: inner(x).sum())(jnp.ones(3))
+    assert count_operations(flat) == 3
+    assert count_operations(nested) == 1 + 2 + 1  # the call, its two operations, the sum

@@ -13,6 +13,7 @@ import sys
 import time
 import tomllib
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -79,6 +80,10 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
                              "a third of it")
     parser.add_argument("--time-per-file", type=_seconds(0.001), default=limits.FILE_SECONDS, metavar="SECONDS",
                         help=f"wall-clock budget of the whole file (default {limits.FILE_SECONDS:g})")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="check every claim anew, without reusing the results of an earlier run of the same "
+                             "file, flags and gradcheck version (kept in $GRADCHECK_RESULT_CACHE, default "
+                             "~/.cache/gradcheck/results; see docs/performance.md)")
     return parser
 
 
@@ -144,17 +149,64 @@ def build_json(derivation, results) -> dict[str, Any]:
 
 def _repair(derivation, r, oracles, budget: float, options=None):
     """The repair search (:mod:`gradcheck.repair`) for a wrong claim; never fatal."""
+    return repaired(derivation, r, oracles, budget, options)[0]
+
+
+def repaired(derivation, r, oracles, budget: float, options=None):
+    """(the result with its repair when one is found, whether the outcome is free of the clock):
+    a search stopped by its time budget might have found a repair on a faster machine."""
     if r.verdict not in ("incorrect", "shape error") or r.repair is not None or budget <= 0:
-        return r
+        return r, True
     try:
         from dataclasses import replace
 
         from gradcheck.repair import find_repair
 
         outcome = find_repair(derivation, r.claim, budget=budget, oracles=oracles, check_options=options)
-        return replace(r, repair=outcome.repair) if outcome.repair is not None else r
+        if outcome.repair is not None:
+            return replace(r, repair=outcome.repair), True
+        return r, "time budget" not in outcome.message
     except (Exception, limits.BudgetExceeded):  # noqa: BLE001 - the repair is a bonus, the verdict stands
-        return r
+        return r, False
+
+
+# Flags that change how results are shown, not what they are: left out of the results cache's key.
+_SHOWING_ONLY = frozenset({"quiet", "json", "report", "ignore_expect", "handler", "no_cache"})
+
+
+def results_cache(args: argparse.Namespace, kind: str, path) -> "ResultCache":
+    """The cache of this command's claim results (:mod:`gradcheck.result_cache`): keyed by the
+    file's path and bytes and every flag that can change a result (after the file's own settings)."""
+    from gradcheck.result_cache import ResultCache
+
+    enabled = not getattr(args, "no_cache", False)
+    flags = sorted((k, v) for k, v in vars(args).items() if k not in _SHOWING_ONLY and not callable(v))
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        enabled, data = False, b""
+    return ResultCache.for_run(kind, str(Path(path).resolve()), data, flags, enabled=enabled)
+
+
+def reused_text(cache) -> str:
+    """', 3 results reused from an earlier run (--no-cache: check anew)', or '' when none was."""
+    if not cache.hits:
+        return ""
+    return f"; {cache.hits} result{'s' if cache.hits != 1 else ''} reused from an earlier run, --no-cache checks anew"
+
+
+def cached_judgement(cache, key, derivation, claim, judge):
+    """``judge()`` -> (result, clock_free), or the result kept under ``key`` by an earlier run with the
+    same code, file and flags; a result is kept only when no clock or budget decided any of it."""
+    from gradcheck.result_cache import depends_on_clock, restored, storable
+
+    kept = cache.get(key)
+    if kept is not None:
+        return restored(kept, claim, derivation.model_of(claim))
+    r, clock_free = judge()
+    if clock_free and not depends_on_clock(r):
+        cache.put(key, storable(r))
+    return r
 
 
 def say(text: str, stream) -> None:
@@ -284,13 +336,19 @@ def _run_check(args: argparse.Namespace, file_end: float) -> int:
         say(f"{derivation.source}: {derivation.title} ({len(derivation.claims)} claims)", talk)
         if ignore:
             say("expectations ignored (--ignore-expect): a claim counts as OK only when it is correct", talk)
-    _import_oracles(oracles)  # before any budget starts: imports are not charged to the first claim
     t0 = time.perf_counter()
-    try:
-        with limits.deadline(_left(file_end), "the file"):
-            prepare(derivation, derivation.claims, oracles=oracles, seed=kwargs["seed"], options=kwargs["options"])
-    except limits.BudgetExceeded:
-        pass  # the claims say that the file ran out of time
+    cache = results_cache(args, "check", args.file)
+    keys = [(k, claim.name) for k, claim in enumerate(derivation.claims)]
+    to_check = [c for key, c in zip(keys, derivation.claims) if cache.get(key) is None]
+    if to_check:  # nothing to import or prepare when every result is kept from an earlier run
+        _import_oracles(oracles, heavy=False)
+        t0 = time.perf_counter()
+        try:
+            with limits.deadline(_left(file_end), "the file"):
+                prepare(derivation, to_check, oracles=oracles, seed=kwargs["seed"], options=kwargs["options"])
+        except limits.BudgetExceeded:
+            pass  # the claims say that the file ran out of time
+        _import_oracles(oracles)  # before any claim's budget starts: imports are not charged to the first claim
     # A repair is confirmed by finite differences and JAX (complex step and autodiff at every point):
     # SymPy's exact set-up for each candidate cost more than the rest of the file (LSTM step: 10 s of
     # 20 s). `gradcheck report` confirms with all three.
@@ -299,14 +357,17 @@ def _run_check(args: argparse.Namespace, file_end: float) -> int:
     width = max([12] + [len(textsafe.terminal(c.name)) for c in derivation.claims])
     repair_budget = 0.0 if getattr(args, "no_repair", False) else getattr(args, "repair_budget", 5.0)
     bar = progress_bar(len(derivation.claims), talk, enabled=not quiet)
-    for claim in derivation.claims:
-        if bar is not None:
-            bar.set_description_str(f"checking {textsafe.terminal(claim.name)}")
+    def judge(claim):
         r = _check_within_budget(derivation, claim, check_claim, kwargs, getattr(args, "time_per_claim", None),
                                  _left(file_end), getattr(args, "time_per_file", None))
         left = _left(file_end)
-        r = _repair(derivation, r, repair_oracles, repair_budget if left is None else min(repair_budget, left),
-                    kwargs["options"])
+        return repaired(derivation, r, repair_oracles, repair_budget if left is None else min(repair_budget, left),
+                        kwargs["options"])
+
+    for key, claim in zip(keys, derivation.claims):
+        if bar is not None:
+            bar.set_description_str(f"checking {textsafe.terminal(claim.name)}")
+        r = cached_judgement(cache, key, derivation, claim, lambda: judge(claim))
         results.append(r)
         if not quiet:
             sizes = getattr(r, "sizes", "")
@@ -333,7 +394,7 @@ def _run_check(args: argparse.Namespace, file_end: float) -> int:
     tail = f"; {sum(bool(r.expected_ok) for r in results)}/{n_expected} match their `expect`" if n_expected else ""
     if ignore:
         tail = f"; {n_expected} `expect` ignored (--ignore-expect)"
-    say(f"{len(results)} claims: {summary or 'none'}{tail} ({time.perf_counter() - t0:.1f} s) -> "
+    say(f"{len(results)} claims: {summary or 'none'}{tail} ({time.perf_counter() - t0:.1f} s{reused_text(cache)}) -> "
         f"{'OK' if n_ok == len(results) else 'PROBLEMS'}", talk)
     if as_json:
         json.dump(build_json(derivation, results), out, indent=2, default=str)
@@ -347,13 +408,21 @@ def _run_check(args: argparse.Namespace, file_end: float) -> int:
     return EXIT_OK if n_ok == len(results) else EXIT_WRONG
 
 
-def _import_oracles(oracles) -> None:
+def _import_oracles(oracles, heavy: bool = True) -> None:
+    """Import the oracles' modules; with ``heavy``, also the libraries they need in this process
+    (JAX; SymPy only where it cannot run in its own worker process), so that their import time is
+    not charged to the first claim's budget. Call it without ``heavy`` before :func:`prepare`, which
+    forks the SymPy worker: the worker then imports SymPy while this process imports JAX."""
     import importlib
+
+    from gradcheck import bounded
 
     for name in oracles:
         importlib.import_module(f"gradcheck.oracles.{name}")
-    if "symbolic" in oracles:
-        import sympy  # noqa: F401 - the symbolic oracle imports it on first use
+    if not heavy:
+        return
+    if "symbolic" in oracles and not bounded.available():
+        import sympy  # noqa: F401 - the symbolic oracle runs in this process
     if "autodiff" in oracles:
         import jax  # noqa: F401
 

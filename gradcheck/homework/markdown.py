@@ -186,11 +186,13 @@ def _rows(body: str) -> list[tuple[int, str]]:
 
 # ---------------------------------------------------------------------------------------------- checking
 def check_markdown(path: str | Path, *, check_kwargs: dict | None = None, repair_budget: float = 0.0,
-                   progress=None, check=None) -> tuple[Any, list[EquationReport]]:
+                   progress=None, check=None, prepare=True) -> tuple[Any, list[EquationReport]]:
     """Read and check a markdown derivation; returns (derivation, one report per display equation).
 
     ``check(derivation, claim, **kwargs)`` judges one claim (default :func:`gradcheck.check.check_claim`;
-    the command passes one that runs under the claim's time budget)."""
+    the command passes one that runs under the claim's time budget). ``prepare(derivation, claims,
+    check_kwargs)`` is called once with every claim before any is judged (default: hand them all to
+    :func:`gradcheck.check.prepare`; False: nothing)."""
     from gradcheck.check import check_claim
 
     check_claim = check or check_claim
@@ -215,42 +217,36 @@ def check_markdown(path: str | Path, *, check_kwargs: dict | None = None, repair
                        f"{path}: [notation]")
     except LatexError as exc:
         raise HomeworkError(str(exc)) from None
+    # Every equation is read first, then all claims are handed to the oracles together (SymPy works on
+    # them in one worker with shared set-ups while finite differences and JAX check, one JAX program
+    # per model), then each claim is judged in document order.
+    read = [_read_equation(path, eq, model, notation, derivatives) for eq in equations]
+    kwargs = dict(check_kwargs or {})
+    claims = [c for _, cs in read for c in cs]
+    if claims and prepare:
+        prepare = _prepare_all if prepare is True else prepare
+        try:
+            prepare(derivation, claims, kwargs)
+        except Exception:  # noqa: BLE001 - each claim is then checked (and its failure reported) on its own
+            pass
     reports = []
-    for eq in equations:
-        rep = _check_equation(path, eq, model, notation, derivatives, derivation, check_claim,
-                              dict(check_kwargs or {}), repair_budget)
+    for rep, eq_claims in read:
+        _check_claims(rep, eq_claims, derivation, check_claim, kwargs, repair_budget)
         reports.append(rep)
         if progress is not None:
             progress(rep)
     return derivation, reports
 
 
-def _check_equation(path, eq, model, notation, derivatives, derivation, check_claim, kwargs, budget):
-    where = f"{path.name}, line {eq.line}"
-    make = context_factory(model, notation, derivatives)
-    try:
-        if not isinstance(parse_latex(eq.latex, where=where), Relation):
-            return EquationReport(eq.line, eq.latex, "not checked", message="an expression, not an equation")
-        read = read_equation(eq.latex, make, where=where)
-    except LatexError as exc:
-        return EquationReport(eq.line, eq.latex, "unreadable", message=str(exc))
-    rep = EquationReport(eq.line, eq.latex, read.kind, steps=read.steps, spelled=read.spelled,
-                         step_lines=[eq.line_at(st.start) for st in read.steps])
-    derivatives.update(read.declared)
-    if read.kind == "definition":
-        rep.verdicts = [_check_definition(model, read.target, s) for s in read.steps]
-        return rep
-    if read.kind not in ("claim", "declaration") or not read.steps:
-        if read.kind == "declaration":
-            name, (of, wrt) = next(iter(read.declared.items()))
-            rep.message = f"declares {name} = d {of} / d {wrt}"
-        else:
-            rep.kind, rep.message = "not checked", "no derivative and no model step on the left side"
-        return rep
-    base = _claim_base(read, model, eq.line)
-    names = [base] if len(read.steps) == 1 else [f"{base}.{k}" for k in range(1, len(read.steps) + 1)]
-    claims = equation_claims(read, base, model, derivatives, locator=f"{path.name}, line {eq.line}",
-                             where=where, names=names)
+def _prepare_all(derivation, claims, kwargs) -> None:
+    from gradcheck.check import prepare
+    from gradcheck.oracles import ORACLES
+
+    prepare(derivation, claims, oracles=kwargs.get("oracles", ORACLES), seed=kwargs.get("seed", 0),
+            options=kwargs.get("options"))
+
+
+def _check_claims(rep, claims, derivation, check_claim, kwargs, budget) -> None:
     for claim in claims:
         r = check_claim(derivation, claim, **kwargs)
         if budget > 0 and r.verdict in ("incorrect", "shape error"):
@@ -258,8 +254,38 @@ def _check_equation(path, eq, model, notation, derivatives, derivation, check_cl
 
             r = _repair(derivation, r, kwargs.get("oracles", ("finite_difference",)), budget)
         rep.results.append(r)
-    rep.chain = chain_summary(rep.results)
-    return rep
+    if claims:
+        rep.chain = chain_summary(rep.results)
+
+
+def _read_equation(path, eq, model, notation, derivatives):
+    """(the equation's report, the claims it makes): nothing is checked yet."""
+    where = f"{path.name}, line {eq.line}"
+    make = context_factory(model, notation, derivatives)
+    try:
+        if not isinstance(parse_latex(eq.latex, where=where), Relation):
+            return EquationReport(eq.line, eq.latex, "not checked", message="an expression, not an equation"), []
+        read = read_equation(eq.latex, make, where=where)
+    except LatexError as exc:
+        return EquationReport(eq.line, eq.latex, "unreadable", message=str(exc)), []
+    rep = EquationReport(eq.line, eq.latex, read.kind, steps=read.steps, spelled=read.spelled,
+                         step_lines=[eq.line_at(st.start) for st in read.steps])
+    derivatives.update(read.declared)
+    if read.kind == "definition":
+        rep.verdicts = [_check_definition(model, read.target, s) for s in read.steps]
+        return rep, []
+    if read.kind not in ("claim", "declaration") or not read.steps:
+        if read.kind == "declaration":
+            name, (of, wrt) = next(iter(read.declared.items()))
+            rep.message = f"declares {name} = d {of} / d {wrt}"
+        else:
+            rep.kind, rep.message = "not checked", "no derivative and no model step on the left side"
+        return rep, []
+    base = _claim_base(read, model, eq.line)
+    names = [base] if len(read.steps) == 1 else [f"{base}.{k}" for k in range(1, len(read.steps) + 1)]
+    claims = equation_claims(read, base, model, derivatives, locator=f"{path.name}, line {eq.line}",
+                             where=where, names=names)
+    return rep, list(claims)
 
 
 def _claim_base(read, model, line: int) -> str:
@@ -476,7 +502,8 @@ def run_markdown(args, file_end: float | None = None) -> int:
     import math
 
     from gradcheck import limits
-    from gradcheck.homework.cli import _check_within_budget, _import_oracles, _left, check_options, say
+    from gradcheck.homework.cli import (_check_within_budget, _import_oracles, _left, cached_judgement, check_options,
+                                        repaired, results_cache, reused_text, say)
 
     file_end = math.inf if file_end is None else file_end
     out, err = sys.stdout, sys.stderr
@@ -494,22 +521,45 @@ def run_markdown(args, file_end: float | None = None) -> int:
     talk = err if as_json else out
     budget = 0.0 if getattr(args, "no_repair", False) else getattr(args, "repair_budget", 5.0)
     claim_seconds, file_seconds = getattr(args, "time_per_claim", None), getattr(args, "time_per_file", None)
-    _import_oracles(oracles)  # imports are not charged to the first claim's budget
     t0 = time.perf_counter()
+    cache = results_cache(args, "check-markdown", args.file)
+    checked = []  # the claims judged so far, in order: a claim's key is its place in the run and its text
 
     def show(rep):
         if not quiet:
             say("\n".join(terminal_lines(rep)), talk)
 
-    def budgeted_check(derivation, claim, **kw):
+    def judge(derivation, claim, kw):
         from gradcheck.check import check_claim
 
-        return _check_within_budget(derivation, claim, check_claim, kw, claim_seconds, _left(file_end), file_seconds)
+        _import_oracles(oracles)  # at the first claim not kept from an earlier run; not charged to its budget
+        r = _check_within_budget(derivation, claim, check_claim, kw, claim_seconds, _left(file_end), file_seconds)
+        left = _left(file_end)
+        # a repair is confirmed by finite differences and JAX, as for a TOML file (homework/cli.py)
+        repair_oracles = tuple(o for o in oracles if o != "symbolic") or oracles
+        return repaired(derivation, r, repair_oracles, budget if left is None else min(budget, left), kw.get("options"))
+
+    def key(n, claim):  # claims are judged in the order they are read, each once
+        return (n, claim.name, claim.source)
+
+    def prepare_unkept(derivation, claims, kw):
+        from gradcheck.check import prepare
+
+        unkept = [c for n, c in enumerate(claims, 1) if cache.get(key(n, c)) is None]
+        if unkept:
+            _import_oracles(oracles, heavy=False)
+            prepare(derivation, unkept, oracles=oracles, seed=kw.get("seed", 0), options=kw.get("options"))
+            _import_oracles(oracles)
+
+    def budgeted_check(derivation, claim, **kw):
+        checked.append(claim.name)
+        return cached_judgement(cache, key(len(checked), claim), derivation, claim,
+                                lambda: judge(derivation, claim, kw))
 
     try:
         with limits.deadline(_left(file_end), "the file"):
-            derivation, reports = check_markdown(args.file, check_kwargs=kwargs, repair_budget=budget, progress=show,
-                                                 check=budgeted_check)
+            derivation, reports = check_markdown(args.file, check_kwargs=kwargs, repair_budget=0.0, progress=show,
+                                                 check=budgeted_check, prepare=prepare_unkept)
     except ModelError as exc:
         say(f"error: {exc}", err)
         return EXIT_BAD_INPUT
@@ -525,7 +575,8 @@ def run_markdown(args, file_end: float | None = None) -> int:
     ok = all(r.verdict == "correct" for r in results) and not bad_defs and not unreadable
     summary = ", ".join(f"{n} {v}" for v, n in counts.items()) or "none"
     say(f"{len(reports)} equations, {len(results)} claim steps: {summary}; {bad_defs} definition(s) disagree; "
-        f"{unreadable} unreadable ({time.perf_counter() - t0:.1f} s) -> {'OK' if ok else 'PROBLEMS'}", talk)
+        f"{unreadable} unreadable ({time.perf_counter() - t0:.1f} s{reused_text(cache)}) -> {'OK' if ok else 'PROBLEMS'}",
+        talk)
     if as_json:
         json.dump(report_json(derivation, reports), out, indent=2, default=str)
         out.write("\n")

@@ -54,13 +54,12 @@ def compiled_jacobian(model: Model, of: str, wrt: str, *, jit: bool = True) -> C
     hit = _COMPILED.get(key)
     if hit is not None and hit[0] is model:
         return hit[1]
-    jax = _jax()
 
     def values_and_jacobian(inputs):
         values = model.forward(inputs)
         return values, jacobian_at(model, values, of, wrt)
 
-    fn = jax.jit(values_and_jacobian) if jit else values_and_jacobian
+    fn = _Bounded(values_and_jacobian, model.name) if jit else values_and_jacobian
     _COMPILED[key] = (model, fn)
     return fn
 
@@ -78,18 +77,72 @@ def plan(model: Model, pairs) -> None:
     _PLANS[id(model)] = (model, tuple(dict.fromkeys(known + tuple(pairs))))
 
 
+# XLA's compile time grows faster than the program: measured on this project's 2-core machine, a
+# traced Jacobian program of 3,000 operations compiled in ~6 s, 10,000 in ~15 s, 30,000 in ~95 s.
+# Programs above this bound are not compiled but run operation by operation (time linear in their
+# size, no compile); the claims of the documents and examples/ stay far below it (see
+# benchmarks/USER_TIMINGS.md). Counted before compiling, so the bound always holds.
+MAX_COMPILED_OPERATIONS = 4_000
+EAGER_NOTE = "run operation by operation: {n:,} operations, more than the {cap:,} that are compiled"
+COMPILE_LOG: list[tuple[str, int]] = []  # (model name, operations) of each program compiled: for benchmarks
+
+
+def count_operations(jaxpr) -> int:
+    """Equations of a (closed) jaxpr, those of the sub-programs it calls included."""
+    inner = getattr(jaxpr, "jaxpr", jaxpr)
+    n = 0
+    for eqn in inner.eqns:
+        n += 1
+        for param in eqn.params.values():
+            for sub in (param if isinstance(param, (tuple, list)) else (param,)):
+                if hasattr(sub, "eqns") or hasattr(getattr(sub, "jaxpr", None), "eqns"):
+                    n += count_operations(sub)
+    return n
+
+
+class ProgramTooLarge(Exception):
+    """A combined program over the compile bound: its derivatives are compiled one by one instead."""
+
+
+class _Bounded:
+    """A jitted function that is traced first and compiled only when its program has at most
+    ``MAX_COMPILED_OPERATIONS`` operations; a larger one runs eagerly (``eager`` says why), or with
+    ``refuse`` raises :class:`ProgramTooLarge`."""
+
+    def __init__(self, fn: Callable, name: str, refuse: bool = False):
+        self.fn, self.name, self.eager, self.refuse = fn, name, "", refuse
+        self._compiled: dict = {}
+
+    def __call__(self, inputs):
+        jax = _jax()
+        signature = tuple((k, np.shape(v), str(getattr(v, "dtype", ""))) for k, v in sorted(inputs.items()))
+        compiled = self._compiled.get(signature)
+        if compiled is None:
+            traced = jax.jit(self.fn).trace(inputs)
+            n = count_operations(traced.jaxpr)
+            if n > MAX_COMPILED_OPERATIONS:
+                if self.refuse:
+                    raise ProgramTooLarge(EAGER_NOTE.format(n=n, cap=MAX_COMPILED_OPERATIONS))
+                self.eager = EAGER_NOTE.format(n=n, cap=MAX_COMPILED_OPERATIONS)
+                compiled = self.fn
+            else:
+                COMPILE_LOG.append((self.name, n))
+                compiled = traced.lower().compile()
+            self._compiled[signature] = compiled
+        return compiled(inputs)
+
+
 def _combined(model: Model, pairs: tuple) -> Callable:
     key = (id(model), "combined", pairs)
     hit = _COMPILED.get(key)
     if hit is not None and hit[0] is model:
         return hit[1]
-    jax = _jax()
 
     def values_and_jacobians(inputs):
         values = model.forward(inputs)
         return values, {f"{o}\x00{w}": jacobian_at(model, values, o, w) for o, w in pairs}
 
-    fn = jax.jit(values_and_jacobians)
+    fn = _Bounded(values_and_jacobians, model.name, refuse=True)
     _COMPILED[key] = (model, fn)
     return fn
 
@@ -153,6 +206,7 @@ def autodiff(model: Model, claim: Claim, points: list[Point], uses: Mapping[str,
         truth = to_float(truth)
         scale = float(np.max(np.abs(truth))) if truth.size else 0.0
         results.append(PointMeasurement(claimed, truth, 16 * EPS * max(scale, 1.0), True, off))
-    method = "jax.jacrev" + (" (jit)" if jit else "")
+    eager = sorted({fn.eager for m, fn in _COMPILED.values() if m is model and isinstance(fn, _Bounded) and fn.eager})
+    method = "jax.jacrev" + (f" ({eager[0]})" if eager else " (jit)" if jit else "")
     return Measurement("autodiff", f"{method}, float64 (jax {jax.__version__})", dict(model.dims),
                        tuple(results), seconds=time.perf_counter() - t0)

@@ -74,8 +74,9 @@ class _Candidate:
     tree: ast.Expression
     edits: tuple[Edit, ...]
     order: int
-    value: Any = None  # at the first screening point (None: could not be evaluated)
-    score: float = float("inf")
+    value: Any = None  # at the first screening point; kept only for candidates that match the truth there
+    score: float = float("inf")  # closeness to the truth (single edits), computed while the value is at hand
+    evaluated: bool = False  # False: the candidate could not be evaluated (shapes that do not fit, ...)
 
 
 class _Screen:
@@ -299,12 +300,16 @@ def find_repair(source: Derivation | Model, claim: Claim, *, max_edits: int = 2,
             state["tried"] += 1
             cand = _Candidate(text, edit.tree, prefix + (edit,), len(out))
             try:
-                cand.value = screen.value(edit.tree)
+                value = screen.value(edit.tree)
             except Exception:  # noqa: BLE001 - shapes that do not fit, bad values: dropped
-                cand.value = None
-            out.append(cand)
-            if cand.value is not None and screen.matches(cand.value):
+                value = None
+            cand.evaluated = value is not None
+            if not prefix:
+                cand.score = closeness(value, screen.truths[0])
+            if value is not None and screen.matches(value):
+                cand.value = value  # only survivors keep their value: memory does not grow with the candidates
                 survivors.append(cand)
+            out.append(cand)
         return True
 
     def confirm(survivors: list) -> Repair | None:
@@ -347,11 +352,9 @@ def find_repair(source: Derivation | Model, claim: Claim, *, max_edits: int = 2,
     screen_edits(tree, (), singles, survivors)
     repair = confirm(survivors)
     if repair is None and max_edits >= 2 and not state["stopped"]:
-        for c in singles:
-            c.score = closeness(c.value, screen.truths[0])
         improved = sorted((c for c in singles if c.score < base_score - 1e-9), key=lambda c: (c.score, c.order))
-        clashes = [c for c in singles if c.value is None]
-        rest = [c for c in singles if c.value is not None and not c.score < base_score - 1e-9]
+        clashes = [c for c in singles if not c.evaluated]
+        rest = [c for c in singles if c.evaluated and not c.score < base_score - 1e-9]
         pairs: list[_Candidate] = []
         survivors2: list[_Candidate] = []
         for first in improved + clashes + rest:

@@ -311,21 +311,22 @@ def _function_expression(fn, allow_guards: bool = False) -> tuple[ast.AST, bool]
     code = getattr(fn, "__code__", None)
     if code is None:
         raise NotSearchable(f"{fn!r} is not a Python function")
-    try:
-        filename = inspect.getsourcefile(fn) or code.co_filename
-    except TypeError:
-        filename = code.co_filename
+    from gradcheck.source_index import file_of, functions_at, parsed
+
+    filename = file_of(fn)
     lines = linecache.getlines(filename)
     if not lines:
         raise NotSearchable(f"the source of {getattr(fn, '__name__', fn)!r} is not available")
-    try:
-        module = ast.parse("".join(lines))
-    except SyntaxError as exc:
-        raise NotSearchable(f"cannot parse {filename}: {exc.msg}") from None
+    if parsed(filename)[0] is None:
+        try:
+            ast.parse("".join(lines))
+        except SyntaxError as exc:
+            raise NotSearchable(f"cannot parse {filename}: {exc.msg}") from None
     params = list(code.co_varnames[:code.co_argcount])
     line = code.co_firstlineno
+    nodes = functions_at(filename, line)
     if fn.__name__ == "<lambda>":
-        found = [n for n in ast.walk(module) if isinstance(n, ast.Lambda) and n.lineno == line
+        found = [n for n in nodes if isinstance(n, ast.Lambda) and n.lineno == line
                  and [a.arg for a in n.args.args] == params]
         if len(found) > 1:
             cols = _code_columns(code)
@@ -336,7 +337,7 @@ def _function_expression(fn, allow_guards: bool = False) -> tuple[ast.AST, bool]
             raise NotSearchable(f"cannot locate the lambda on line {line} of {filename} "
                                 f"({len(found)} candidates)")
         return found[0].body, False
-    defs = [n for n in ast.walk(module) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+    defs = [n for n in nodes if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
             and n.name == fn.__name__ and line in [n.lineno] + [d.lineno for d in n.decorator_list]]
     if len(defs) != 1:
         raise NotSearchable(f"cannot locate def {fn.__name__} on line {line} of {filename}")

@@ -199,7 +199,8 @@ def fix_cell(s: ClaimSummary, results: Sequence[ClaimSummary], notes: Mapping[st
         # equation (whole arrays) is then in the details
         eq = "" if siblings else inline_math(s.repair.latex)
         parts.append((f"{words[0].upper()}{words[1:]}" if words else "Repaired") + (f": {eq}" if eq else "")
-                     + (f" (found by the repair search, confirmed by {len(s.repair.confirmed_by)} of 3 oracles)"
+                     + (f" (found by the repair search, confirmed by "
+                        f"{' and '.join(ORACLE_LABELS.get(o, o) for o in s.repair.confirmed_by)})"
                         if s.repair.confirmed_by else ""))
     for sib in siblings:
         ok = "" if sib.verdict == "correct" else f", {sib.verdict}"
@@ -525,7 +526,10 @@ def method_section(oracles: Sequence[str]) -> str:
             "",
             "JAX: reverse-mode autodiff of the same model in float64 (`jax_enable_x64`).", "",
             f"Diagnosis: a relation (sign, transpose, scale factor, batch sum) is named when it reproduces the true "
-            f"value to {MATCH_RTOL:g} relative.", ""]
+            f"value to {MATCH_RTOL:g} relative.", "",
+            "Repairs: the smallest edits of a wrong formula are screened against the true value, and a candidate "
+            "is kept only when finite differences and JAX confirm it at every point and at the second size (SymPy's "
+            "exact set-up for every candidate would cost more than all the rest of the report).", ""]
     return "\n".join(out)
 
 

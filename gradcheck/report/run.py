@@ -18,7 +18,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from gradcheck.outputs import write_together
 from gradcheck.report.summary import ClaimSummary, DocInfo, doc_info, failed_summary, summarize
@@ -99,6 +99,16 @@ def _check_options() -> dict:
     return {"symbolic": {"limit": Budget(seconds=120.0, memory_mb=1024)}}
 
 
+def _repair_oracles(oracles: Sequence[str] | None) -> tuple[str, ...]:
+    """The oracles that confirm a repair: finite differences and JAX (complex step and autodiff at
+    every point and at the second size), as in ``gradcheck check``; SymPy only when it is the one
+    oracle chosen. SymPy's exact set-up for every candidate repair cost more than the rest of the report."""
+    from gradcheck.oracles import ORACLES
+
+    chosen = tuple(oracles or ORACLES)
+    return tuple(o for o in chosen if o != "symbolic") or chosen
+
+
 # ------------------------------------------------------------------------------------------ one claim
 def check_document(doc_id: str, claim_index: int, oracles: Sequence[str] | None = None,
                    modules: Sequence[str] = ()) -> ClaimSummary:
@@ -110,7 +120,7 @@ def check_document(doc_id: str, claim_index: int, oracles: Sequence[str] | None 
     claim = doc.claims[claim_index]
     try:
         result = check_claim(doc, claim, oracles=tuple(oracles or ORACLES), seed=SEED, options=_check_options(),
-                             repair={**REPAIR, "oracles": tuple(oracles or ORACLES),
+                             repair={**REPAIR, "oracles": _repair_oracles(oracles),
                                      "check_options": _check_options()})
         return summarize(result, claim_index, doc_id)
     except Exception as exc:  # noqa: BLE001 - a check that raises is reported, not dropped
@@ -163,21 +173,23 @@ def _work(block: Block) -> list[ClaimSummary]:
     return out
 
 
-def make_blocks(docs: Sequence[Any], jobs: int, oracles: Sequence[str] = (), modules: Sequence[str] = ()
-                ) -> list[Block]:
-    """Each document cut into consecutive blocks of about ``total / (3 jobs)`` claims (at least 4): few
-    enough that a worker reuses its per-model caches, enough that the workers stay balanced.
-    Largest blocks first."""
-    total = sum(len(d.claims) for d in docs)
+def make_blocks(docs: Sequence[Any], jobs: int, oracles: Sequence[str] = (), modules: Sequence[str] = (),
+                todo: Mapping[str, Sequence[int]] | None = None) -> list[Block]:
+    """Each document's claims (those in ``todo[doc.id]``, default all) cut into consecutive blocks of
+    about ``total / (3 jobs)`` claims (at least 4): few enough that a worker reuses its per-model
+    caches, enough that the workers stay balanced. Largest blocks first."""
+    todo = {d.id: list(range(len(d.claims))) for d in docs} if todo is None else todo
+    total = sum(len(todo.get(d.id, ())) for d in docs)
     target = max(4, math.ceil(total / (3 * max(1, jobs))))
     blocks = []
     for d in docs:
-        n = len(d.claims)
+        indices = list(todo.get(d.id, ()))
+        n = len(indices)
         if n == 0:
             continue
         pieces = math.ceil(n / target)
         bounds = [round(i * n / pieces) for i in range(pieces + 1)]
-        blocks += [Block(d.id, tuple(range(lo, hi)), tuple(oracles), tuple(modules))
+        blocks += [Block(d.id, tuple(indices[lo:hi]), tuple(oracles), tuple(modules))
                    for lo, hi in zip(bounds, bounds[1:]) if hi > lo]
     return sorted(blocks, key=lambda b: -len(b.indices))  # stable: document order among equals
 
@@ -231,22 +243,97 @@ def pool_of(jobs: int, queue: Any = None):
     pool.join()
 
 
+# ------------------------------------------------------------------------------------ results cache
+def source_files(modules: Sequence[str] = ()) -> list[Path]:
+    """The files the documents are read from: the ``derivations`` package and each extra module
+    (its package directory when it is a package)."""
+    import importlib.util
+
+    paths = []
+    for name in ("derivations", *modules):
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is None or not spec.origin or spec.origin in ("built-in", "frozen"):
+            continue
+        origin = Path(spec.origin)
+        paths.append(origin.parent if spec.submodule_search_locations else origin)
+    return paths
+
+
+def results_cache(oracles: Sequence[str] | None, modules: Sequence[str] = (), *, enabled: bool = True):
+    """The cache of claim summaries (:mod:`gradcheck.result_cache`): keyed by gradcheck's code, the
+    documents' source files, the oracles and every setting of the checks."""
+    from gradcheck.oracles import ORACLES
+    from gradcheck.result_cache import ResultCache, files_fingerprint
+
+    if not enabled:
+        return ResultCache("", None)
+    return ResultCache.for_run("report", files_fingerprint(source_files(modules)), tuple(modules),
+                               tuple(oracles or ORACLES), SEED, sorted(REPAIR.items()), repr(_check_options()))
+
+
+def _kept(docs: Sequence[Any], cache: Any) -> dict[tuple[str, int], ClaimSummary]:
+    """The summaries an earlier run with the same code, documents and settings left in ``cache``."""
+    kept = {}
+    for d in docs:
+        for k, claim in enumerate(d.claims):
+            s = cache.get((d.id, k, claim.name))
+            if s is not None:
+                kept[(d.id, k)] = s
+    return kept
+
+
+def _keep(cache: Any, docs: Sequence[Any], done: Mapping[tuple[str, int], ClaimSummary]) -> None:
+    from gradcheck.result_cache import depends_on_clock
+
+    names = {(d.id, k): c.name for d in docs for k, c in enumerate(d.claims)}
+    for (doc_id, k), s in done.items():
+        if not depends_on_clock(s):
+            cache.put((doc_id, k, names[(doc_id, k)]), s)
+
+
 def run_checks(docs: Sequence[Any], *, oracles: Sequence[str] | None = None, jobs: int | None = None,
                modules: Sequence[str] = (), progress: Callable[[int, int, ClaimSummary], None] | None = None,
-               pool: Any = None, queue: Any = None) -> list[tuple[DocInfo, list[ClaimSummary]]]:
+               pool: Any = None, queue: Any = None, cache: Any = None) -> list[tuple[DocInfo, list[ClaimSummary]]]:
     """Check every claim of ``docs``; ``[(DocInfo, [ClaimSummary, ...]), ...]`` in document order.
 
     ``pool``: an open pool (from :func:`make_pool`, with ``queue`` for progress) to use; else a pool of
     ``jobs`` processes is made, or with ``jobs=1`` the claims are checked in this process.
+    ``cache``: a :class:`~gradcheck.result_cache.ResultCache` (see :func:`results_cache`): the claims
+    it holds are not checked again (no pool is made when it holds them all), the others are checked
+    and kept in it.
     """
     total = sum(len(d.claims) for d in docs)
+    done = _kept(docs, cache) if cache is not None and cache.enabled else {}
+    if progress:
+        for n, key in enumerate(done, 1):
+            progress(n, total, done[key])
+    todo = {d.id: [k for k in range(len(d.claims)) if (d.id, k) not in done] for d in docs}
+    left = sum(len(v) for v in todo.values())
+    if left:
+        step = (lambda n, _, s: progress(len(done) + n, total, s)) if progress else None
+        fresh = _check_claims(docs, todo, left, oracles=oracles, jobs=jobs, modules=modules, progress=step,
+                              pool=pool, queue=queue)
+        if cache is not None:
+            _keep(cache, docs, fresh)
+        done.update(fresh)
+    return [(doc_info(d), [done[(d.id, k)] for k in range(len(d.claims))]) for d in docs]
+
+
+def _check_claims(docs: Sequence[Any], todo: Mapping[str, Sequence[int]], total: int, *, oracles, jobs, modules,
+                  progress, pool, queue) -> dict[tuple[str, int], ClaimSummary]:
+    """Check the claims ``todo[doc.id]`` of each document: ``{(doc id, index): summary}``."""
     jobs = max(1, min(jobs or default_jobs(), total or 1))
     done: dict[tuple[str, int], ClaimSummary] = {}
     if pool is None and jobs == 1:
         n = 0
         for d in docs:
-            _prepare(d.id, range(len(d.claims)), oracles, modules)
-            for k in range(len(d.claims)):
+            if not todo.get(d.id):
+                continue
+            _prepare(d.id, todo[d.id], oracles, modules)
+            for k in todo[d.id]:
                 s = check_document(d.id, k, oracles, modules)
                 done[(d.id, k)] = s
                 n += 1
@@ -255,9 +342,10 @@ def run_checks(docs: Sequence[Any], *, oracles: Sequence[str] | None = None, job
     elif pool is None:
         queue = _context().Queue() if progress else None
         with pool_of(jobs, queue) as own:
-            return run_checks(docs, oracles=oracles, modules=modules, progress=progress, pool=own, queue=queue)
+            return _check_claims(docs, todo, total, oracles=oracles, jobs=jobs, modules=modules, progress=progress,
+                                 pool=own, queue=queue)
     else:
-        blocks = make_blocks(docs, getattr(pool, "_processes", jobs) or jobs, oracles or (), modules)
+        blocks = make_blocks(docs, getattr(pool, "_processes", jobs) or jobs, oracles or (), modules, todo)
         listener = None
         if progress and queue is not None:
             def listen():
@@ -279,9 +367,9 @@ def run_checks(docs: Sequence[Any], *, oracles: Sequence[str] | None = None, job
                     queue.put(None)
                 listener.join(timeout=5)
         if progress and queue is None:
-            for n, s in enumerate((done[(d.id, k)] for d in docs for k in range(len(d.claims))), 1):
+            for n, s in enumerate((done[(d.id, k)] for d in docs for k in todo.get(d.id, ())), 1):
                 progress(n, total, s)
-    return [(doc_info(d), [done[(d.id, k)] for k in range(len(d.claims))]) for d in docs]
+    return done
 
 
 # ------------------------------------------------------------------------------------------- writing
@@ -291,6 +379,7 @@ class ReportFiles:
     json: Path
     figures: tuple[Path, ...]
     doc_results: list
+    reused: int = 0  # results taken from the results cache (gradcheck.result_cache)
 
 
 def write_report(out: str | os.PathLike, doc_results: Sequence[tuple[Any, Sequence[Any]]], *,
@@ -324,16 +413,23 @@ def all_as_expected(doc_results: Sequence[tuple[Any, Sequence[ClaimSummary]]]) -
 
 def report(out: str | os.PathLike = "reports", *, documents: Sequence[str] | None = None,
            oracles: Sequence[str] | None = None, jobs: int | None = None, modules: Sequence[str] = (),
-           progress: Callable[[int, int, ClaimSummary], None] | None = None) -> ReportFiles:
-    """Check and write a report (the ``gradcheck report`` command without its argument parsing)."""
+           progress: Callable[[int, int, ClaimSummary], None] | None = None, cache: bool = True) -> ReportFiles:
+    """Check and write a report (the ``gradcheck report`` command without its argument parsing).
+
+    ``cache``: reuse the results of an earlier run with the same code, documents and settings
+    (:mod:`gradcheck.result_cache`), and keep the new ones."""
     docs = select_documents(documents, modules)
-    n_claims = sum(len(d.claims) for d in docs)
-    jobs = max(1, min(jobs or default_jobs(), n_claims or 1))
+    kept = results_cache(oracles, modules, enabled=cache)
+    n_left = sum(1 for d in docs for k, c in enumerate(d.claims) if kept.get((d.id, k, c.name)) is None)
+    jobs = max(1, min(jobs or default_jobs(), n_left or 1))
+    from dataclasses import replace
+
     if jobs == 1:
-        results = run_checks(docs, oracles=oracles, jobs=1, modules=modules, progress=progress)
-        return write_report(out, results, oracles=oracles)
+        results = run_checks(docs, oracles=oracles, jobs=1, modules=modules, progress=progress, cache=kept)
+        return replace(write_report(out, results, oracles=oracles), reused=kept.hits)
     queue = _context().Queue() if progress else None
     with pool_of(jobs, queue) as pool:
-        results = run_checks(docs, oracles=oracles, modules=modules, progress=progress, pool=pool, queue=queue)
-        return write_report(out, results, oracles=oracles, pool=pool)
+        results = run_checks(docs, oracles=oracles, modules=modules, progress=progress, pool=pool, queue=queue,
+                             cache=kept)
+        return replace(write_report(out, results, oracles=oracles, pool=pool), reused=kept.hits)
 

@@ -166,19 +166,6 @@ def failed_summary(claim: Any, model: Any, document: str, index: int, message: s
 
 
 # ------------------------------------------------------------------------------------------- formula text
-_TREES: dict[str, ast.Module | None] = {}
-
-
-def _tree(filename: str) -> tuple[ast.Module | None, str]:
-    text = "".join(linecache.getlines(filename))
-    if filename not in _TREES:
-        try:
-            _TREES[filename] = ast.parse(text)
-        except SyntaxError:
-            _TREES[filename] = None
-    return _TREES[filename], text
-
-
 def formula_text(claim: Any) -> str:
     """The formula as written: ``claim.source`` when set, else the lambda's expression read with ``ast``."""
     if getattr(claim, "source", None):
@@ -191,15 +178,14 @@ def function_text(fn: Callable | None) -> str:
     code = getattr(fn, "__code__", None)
     if code is None:
         return repr(fn) if fn is not None else ""
-    try:
-        filename = inspect.getsourcefile(fn) or code.co_filename
-    except TypeError:
-        filename = code.co_filename
-    tree, text = _tree(filename)
+    from gradcheck.source_index import file_of, functions_at, parsed, segment
+
+    filename = file_of(fn)
+    tree, text = parsed(filename)
     params = list(code.co_varnames[:code.co_argcount])
     if tree is not None:
         candidates = []
-        for node in ast.walk(tree):
+        for node in functions_at(filename, code.co_firstlineno):
             if not isinstance(node, (ast.Lambda, ast.FunctionDef)):
                 continue
             first = node.decorator_list[0].lineno if getattr(node, "decorator_list", None) else node.lineno
@@ -211,16 +197,16 @@ def function_text(fn: Callable | None) -> str:
         if len(candidates) >= 1:
             node = candidates[0]
             if isinstance(node, ast.Lambda):
-                seg = ast.get_source_segment(text, node.body)
+                seg = segment(text, node.body)
                 if seg:
                     return " ".join(seg.split())
             else:
                 body = [s for s in node.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
                 if len(body) == 1 and isinstance(body[0], ast.Return) and body[0].value is not None:
-                    seg = ast.get_source_segment(text, body[0].value)
+                    seg = segment(text, body[0].value)
                     if seg:
                         return " ".join(seg.split())
-                seg = ast.get_source_segment(text, node)
+                seg = segment(text, node)
                 if seg:
                     return textwrap.dedent(seg).strip()
     try:
