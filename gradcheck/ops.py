@@ -113,10 +113,12 @@ class ExactInt(int):
 
     def __pow__(self, other, mod=None):
         if mod is not None or (isinstance(other, (int, np.integer)) and other >= 0):
-            return int.__pow__(self, other, mod)
+            return ExactInt(int.__pow__(int(self), int(other), mod))
         return self._op(other, lambda a, b: a ** b, True)
 
     def __rpow__(self, other):
+        if isinstance(other, (int, np.integer)) and not isinstance(other, bool) and self >= 0:
+            return ExactInt(int(other) ** int(self))  # 2 ** m is still an int (a size)
         return self._op(other, lambda a, b: b ** a, True)
 
     def _int_or_exact(self, other, int_op, fn):

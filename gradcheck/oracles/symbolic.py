@@ -563,7 +563,9 @@ def _point(model: Model, wrt: str, seed: int):
         try:
             with building_with(ENGINE):
                 return _point_at_dims(model, wrt, seed)
-        except SYMENGINE_FAILURES:
+        except MemoryError:
+            raise
+        except Exception:  # noqa: BLE001 - SymPy builds it; an error of the model's own, SymPy raises again
             if ENGINE == "sympy":
                 raise
             with building_with("sympy"):
