@@ -6,19 +6,21 @@ parameters take exact rational values (so a one-hot label sums to exactly 1, and
 every entry (never ``MatrixSymbol.diff``, which returns 0 for softmax cross-entropy: sympy issue
 27406), and the claim's formula is evaluated on the same expressions.
 
-Building: SymEngine, SymPy where needed. The forward pass, the formula and the derivatives are
-built with SymEngine (a C++ core with SymPy's operations; :data:`ENGINE`), 10-30x faster than SymPy,
-whose assumption queries (``exp(x).is_positive`` on every new term) made the oracle slow. Exactness
-is kept as with SymPy: data are exact rationals, literals in homework files exact numbers, dims,
-``ones``/``eye`` entries and 0/1 comparisons ints whose quotients are exact (:class:`gradcheck.ops.ExactInt`). A Python float that
-meets a SymEngine value (``0.5 * x`` in a derivation module's code) becomes a 15-digit SymEngine
-float, never an exact decimal as :func:`exact_literals` makes it for SymPy (and ``0.1 * m`` is the
-Python float 0.30000000000000004, where SymPy read 3/10): every value built is checked for floats (:func:`_binary_floats`), and one that holds any is built again by SymPy
-(the whole forward pass, or only the claim's formula, on its values converted). So does anything
-SymEngine cannot run (a step written against SymPy's own API). One case escapes the check: floats
-that cancel to exactly 0.0 in binary but not as decimals (``x + 0.1 + 0.2 - 0.30000000000000004``:
-three or more literals summed into one coefficient) are dropped by SymEngine, and so their exact
-decimal sum (~1e-17) is lost; no model of the documents or examples writes such sums.
+Building: SymEngine, SymPy where needed. The forward pass, the formula and the derivatives are built
+with SymEngine (a C++ core with SymPy's operations; :data:`ENGINE`), 10-30x faster than SymPy, whose
+assumption queries (``exp(x).is_positive`` on every new term) made the oracle slow. Exactness is
+kept as with SymPy: data are exact rationals, literals in homework files exact numbers, dims,
+``ones``/``eye`` entries and 0/1 comparisons ints whose quotients are exact
+(:class:`gradcheck.ops.ExactInt`). A Python float that meets a SymEngine value (``0.5 * x`` in a
+derivation module's code) becomes a 15-digit SymEngine float, never an exact decimal as
+:func:`exact_literals` makes it for SymPy (and ``0.1 * m`` is the Python float 0.30000000000000004,
+where SymPy read 3/10): every value built is checked for floats (:func:`_binary_floats`), and one
+that holds any is built again by SymPy (the whole forward pass, or only the claim's formula, on its
+values converted). So does anything SymEngine cannot run (a step written against SymPy's own API).
+One case escapes the check: floats that cancel to exactly 0.0 in binary but not as decimals (``x +
+0.1 + 0.2 - 0.30000000000000004``: three or more literals summed into one coefficient) are dropped
+by SymEngine, and so their exact decimal sum (~1e-17) is lost; no model of the documents or examples
+writes such sums.
 
 The difference ``claim - truth`` is decided in this order:
 
