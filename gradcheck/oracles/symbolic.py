@@ -17,9 +17,9 @@ derivation module's code) becomes a 15-digit SymEngine float, never an exact dec
 where SymPy read 3/10): every value built is checked for floats (:func:`_binary_floats`), and one
 that holds any is built again by SymPy (the whole forward pass, or only the claim's formula, on its
 values converted). So does anything SymEngine cannot run (a step written against SymPy's own API).
-One case escapes the check: floats that cancel to exactly 0.0 in binary but not as decimals (``x +
-0.1 + 0.2 - 0.30000000000000004``: three or more literals summed into one coefficient) are dropped
-by SymEngine, and so their exact decimal sum (~1e-17) is lost; no model of the documents or examples
+One case escapes the check: floats that cancel to exactly 0.0 in binary but not as decimals
+(``x + 0.1 + 0.2 - 0.30000000000000004``: three or more literals summed into one coefficient) are
+dropped by SymEngine, and so their exact decimal sum (~1e-17) is lost; no model of the documents or examples
 writes such sums.
 
 The difference ``claim - truth`` is decided in this order:
