@@ -282,3 +282,24 @@ def test_progress_reaches_every_claim_through_the_pool():
                          progress=lambda n, total, s: seen.append((n, total, s.id)))
     assert [n for n, _, _ in seen] == [1, 2, 3, 4, 5] and {t for _, t, _ in seen} == {5}
     assert sorted(i for _, _, i in seen) == sorted(s.id for _, rs in results for s in rs)
+
+
+def test_figures_drawn_where_claims_are_checked_are_the_figures_drawn_at_the_end(tmp_path):
+    from dataclasses import replace
+
+    from gradcheck.report.figures import figure_title, heatmaps, wants_figure, write_figures
+    from gradcheck.report.run import run_checks, select_documents
+
+    docs = select_documents(["T1"], ["report_testdocs"])
+    results = run_checks(docs, oracles=("finite_difference",), jobs=1, modules=["report_testdocs"])
+    drawn = [s for _, rs in results for s in rs if wants_figure(s)]
+    assert drawn and all(s.figure for s in drawn)  # drawn by the worker that checked the claim
+    for s in drawn:
+        heatmaps(tmp_path / "again.png", s.claimed, s.truth, title=figure_title(s))
+        assert (tmp_path / "again.png").read_bytes() == s.figure
+    written = write_figures(results, tmp_path / "a" / "figures", relative_to=tmp_path / "a")
+    undrawn = [(info, [replace(s, figure=None) for s in rs]) for info, rs in results]
+    redrawn = write_figures(undrawn, tmp_path / "b" / "figures", relative_to=tmp_path / "b")
+    assert written == redrawn and written
+    for rel in written.values():
+        assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes()

@@ -11,6 +11,7 @@ depends on the time or the matplotlib version string).
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from pathlib import Path
@@ -123,18 +124,36 @@ def heatmaps(path: str | os.PathLike, claimed: Any, truth: Any, title: str = "")
     return tuple(p[0] for p in panels)
 
 
+def figure_title(s: Any) -> str:
+    return f"{s.document} {s.name}: {s.verdict}"
+
+
+def figure_png(s: Any) -> bytes | None:
+    """The heatmaps of a claim summary as PNG bytes (None when it gets no figure). The report's
+    workers draw them right after checking the claim, while other claims are still being checked."""
+    if not wants_figure(s):
+        return None
+    buffer = io.BytesIO()
+    heatmaps(buffer, s.claimed, s.truth, title=figure_title(s))
+    return buffer.getvalue()
+
+
 def figure_tasks(doc_results: Sequence[tuple[Any, Sequence[Any]]], figdir: str | os.PathLike
-                 ) -> list[tuple[tuple[str, str], Path, Any, Any, str]]:
-    """``(key, path, claimed, truth, title)`` for every claim that gets a figure (picklable)."""
+                 ) -> list[tuple[tuple[str, str], Path, Any, Any, str, bytes | None]]:
+    """``(key, path, claimed, truth, title, png)`` for every claim that gets a figure (picklable);
+    ``png``: the figure already drawn, or None."""
     figdir = Path(figdir)
     return [((s.document, s.name), figdir / figure_name(s.document, s.name), s.claimed, s.truth,
-             f"{s.document} {s.name}: {s.verdict}")
+             figure_title(s), getattr(s, "figure", None))
             for _, results in doc_results for s in results if wants_figure(s)]
 
 
 def draw_task(task: tuple) -> None:
-    _, path, claimed, truth, title = task
-    heatmaps(path, claimed, truth, title=title)
+    _, path, claimed, truth, title, png = task
+    if png is not None:
+        Path(path).write_bytes(png)
+    else:
+        heatmaps(path, claimed, truth, title=title)
 
 
 def write_figures(doc_results: Sequence[tuple[Any, Sequence[Any]]], figdir: str | os.PathLike,
@@ -148,8 +167,12 @@ def write_figures(doc_results: Sequence[tuple[Any, Sequence[Any]]], figdir: str 
     tasks = figure_tasks(doc_results, figdir)
     if tasks:
         figdir.mkdir(parents=True, exist_ok=True)
-    if pool is not None and len(tasks) > 1:
-        pool.map(draw_task, tasks, chunksize=1)
+    undrawn = [t for t in tasks if t[-1] is None]
+    if pool is not None and len(undrawn) > 1:
+        pool.map(draw_task, undrawn, chunksize=1)
+        for t in tasks:
+            if t[-1] is not None:
+                draw_task(t)
     else:
         for t in tasks:
             draw_task(t)

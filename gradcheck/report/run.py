@@ -122,7 +122,7 @@ def check_document(doc_id: str, claim_index: int, oracles: Sequence[str] | None 
         result = check_claim(doc, claim, oracles=tuple(oracles or ORACLES), seed=SEED, options=_check_options(),
                              repair={**REPAIR, "oracles": _repair_oracles(oracles),
                                      "check_options": _check_options()})
-        return summarize(result, claim_index, doc_id)
+        return with_figure(summarize(result, claim_index, doc_id))
     except Exception as exc:  # noqa: BLE001 - a check that raises is reported, not dropped
         try:
             model = doc.model_of(claim)
@@ -130,6 +130,20 @@ def check_document(doc_id: str, claim_index: int, oracles: Sequence[str] | None 
             model = doc.model
         return failed_summary(claim, model, doc_id, claim_index,
                               f"the check raised {type(exc).__name__}: {exc}")
+
+
+def with_figure(s: ClaimSummary) -> ClaimSummary:
+    """The summary with its heatmaps PNG (drawn here, in the worker that checked the claim, while the
+    other workers still check theirs; never fatal: the report draws a missing figure itself)."""
+    from dataclasses import replace
+
+    from gradcheck.report.figures import figure_png
+
+    try:
+        png = figure_png(s)
+    except Exception:  # noqa: BLE001
+        return s
+    return replace(s, figure=png) if png is not None else s
 
 
 _PROGRESS: Any = None  # in a worker: the queue that carries per-claim progress to the parent
@@ -146,7 +160,7 @@ def _light(s: ClaimSummary) -> ClaimSummary:
     """The summary without arrays (for progress messages)."""
     from dataclasses import replace
 
-    return replace(s, claimed=None, truth=None, point=None, oracles={})
+    return replace(s, claimed=None, truth=None, point=None, oracles={}, figure=None)
 
 
 def _prepare(doc_id: str, indices: Sequence[int], oracles: Sequence[str] | None, modules: Sequence[str]) -> None:
@@ -180,7 +194,7 @@ def make_blocks(docs: Sequence[Any], jobs: int, oracles: Sequence[str] = (), mod
     caches, enough that the workers stay balanced. Largest blocks first."""
     todo = {d.id: list(range(len(d.claims))) for d in docs} if todo is None else todo
     total = sum(len(todo.get(d.id, ())) for d in docs)
-    target = max(4, math.ceil(total / (3 * max(1, jobs))))
+    target = max(4, math.ceil(total / max(1, jobs)))
     blocks = []
     for d in docs:
         indices = list(todo.get(d.id, ()))

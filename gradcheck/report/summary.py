@@ -76,6 +76,7 @@ class ClaimSummary:
     seconds: float = 0.0  # never rendered (determinism); progress output only
     sizes: str = ""  # the first and the second size the claim was checked at (or why there is no second)
     judged_by: str = ""  # "" when every oracle decided; else "judged by 2 of 3 oracles (SymPy ...: why)"
+    figure: bytes | None = field(default=None, repr=False)  # the heatmaps PNG, drawn where the claim was checked
 
     @property
     def id(self) -> str:
