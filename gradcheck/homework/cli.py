@@ -189,7 +189,7 @@ def results_cache(args: argparse.Namespace, kind: str, path) -> "ResultCache":
 
 
 def reused_text(cache) -> str:
-    """', 3 results reused from an earlier run (--no-cache: check anew)', or '' when none was."""
+    """'; 3 results reused from an earlier run, --no-cache checks anew', or '' when none was."""
     if not cache.hits:
         return ""
     return f"; {cache.hits} result{'s' if cache.hits != 1 else ''} reused from an earlier run, --no-cache checks anew"
@@ -351,12 +351,13 @@ def _run_check(args: argparse.Namespace, file_end: float) -> int:
         _import_oracles(oracles)  # before any claim's budget starts: imports are not charged to the first claim
     # A repair is confirmed by finite differences and JAX (complex step and autodiff at every point):
     # SymPy's exact set-up for each candidate cost more than the rest of the file (LSTM step: 10 s of
-    # 20 s). `gradcheck report` confirms with all three.
+    # 20 s). `gradcheck report` does the same.
     repair_oracles = tuple(o for o in oracles if o != "symbolic") or oracles
     results, notes_seen = [], set()
     width = max([12] + [len(textsafe.terminal(c.name)) for c in derivation.claims])
     repair_budget = 0.0 if getattr(args, "no_repair", False) else getattr(args, "repair_budget", 5.0)
     bar = progress_bar(len(derivation.claims), talk, enabled=not quiet)
+
     def judge(claim):
         r = _check_within_budget(derivation, claim, check_claim, kwargs, getattr(args, "time_per_claim", None),
                                  _left(file_end), getattr(args, "time_per_file", None))

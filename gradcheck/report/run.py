@@ -190,8 +190,9 @@ def _work(block: Block) -> list[ClaimSummary]:
 def make_blocks(docs: Sequence[Any], jobs: int, oracles: Sequence[str] = (), modules: Sequence[str] = (),
                 todo: Mapping[str, Sequence[int]] | None = None) -> list[Block]:
     """Each document's claims (those in ``todo[doc.id]``, default all) cut into consecutive blocks of
-    about ``total / (3 jobs)`` claims (at least 4): few enough that a worker reuses its per-model
-    caches, enough that the workers stay balanced. Largest blocks first."""
+    at most about ``total / jobs`` claims (at least 4): a document that fits in one worker's share is
+    one block, so that no model is compiled by two workers (JAX's compilations are most of a cold
+    report: finer blocks, 3 per worker, measured 12.8 s against 11.3 s). Largest blocks first."""
     todo = {d.id: list(range(len(d.claims))) for d in docs} if todo is None else todo
     total = sum(len(todo.get(d.id, ())) for d in docs)
     target = max(4, math.ceil(total / max(1, jobs)))
