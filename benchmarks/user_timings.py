@@ -118,6 +118,9 @@ def main(argv=None) -> int:
     ap.add_argument("--timeout", type=float, default=300.0)
     ap.add_argument("--limit-gb", type=float, default=4.0)
     ap.add_argument("--label", default="", help="a label for the results file (e.g. the commit)")
+    ap.add_argument("--modes", nargs="+", default=["cold", "warm", "recheck"], choices=["cold", "warm", "recheck"],
+                    help="which runs of each command (recheck passes --no-cache, which versions before the results "
+                         "cache do not know: time them with --modes cold warm)")
     args = ap.parse_args(argv)
     repo = args.repo.resolve()
     examples = sorted(p.name for p in (repo / "examples").iterdir() if p.suffix in (".toml", ".md"))
@@ -138,7 +141,7 @@ def main(argv=None) -> int:
             else:
                 cmd = [sys.executable, "-m", "gradcheck", "check", f"examples/{name}", "--quiet"]
             results = {}
-            for mode in ("cold", "warm", "recheck"):
+            for mode in args.modes:
                 extra = ["--out", str(tmp / f"report-{mode}")] if name == "report" else []
                 extra += ["--no-cache"] if mode == "recheck" else []
                 r = run(cmd + extra, repo, env, args.timeout, args.limit_gb)
