@@ -197,10 +197,11 @@ def prepare(source: Derivation | Model, claims: Iterable[Claim], *, oracles: Ite
             continue
         items.append((model, claim, uses))
     if "autodiff" in oracles:
-        from gradcheck.oracles.autodiff import plan
+        from gradcheck.oracles.autodiff import plan, plan_together
 
         for model, claim, uses in items:
             plan(model, [(claim.target(model), claim.wrt), *uses.values()])
+        plan_together(model for model, _, _ in items)
     if "symbolic" in oracles:
         from gradcheck.oracles.symbolic_bounded import prefetch
 

@@ -371,3 +371,63 @@ def test_count_operations_counts_sub_programs():
     nested = jax.make_jaxpr(lambda x: inner(x).sum())(jnp.ones(3))
     assert count_operations(flat) == 3
     assert count_operations(nested) == 1 + 2 + 1  # the call, its two operations, the sum
+
+
+# ------------------------------------------------------------------------------ models compiled together
+def _two_model_document(broken: bool = False):
+    from conftest import mlp
+
+    from gradcheck import Claim, Derivation, Model
+
+    tanh_net, relu_net = mlp(m=3, d=2, h=3, c=2), mlp(m=2, d=3, h=2, c=3, mean=False)
+    models = [tanh_net, relu_net]
+    if broken:  # a model whose forward pass cannot be traced: its shapes do not fit
+        models.append(Model("broken", {"m": 2, "d": 3}, params={"W": ("d", "m")},
+                            steps=[("Z", lambda W: W @ W), ("loss", lambda Z: Z.sum())]))
+    claims = [Claim("dW2_tanh", of="loss", wrt="W2", model=tanh_net,
+                    formula=lambda A1, P, Y, m: A1.T @ (P - Y) / m, expect="correct"),
+              Claim("dW2_relu", of="loss", wrt="W2", model=relu_net,
+                    formula=lambda A1, P, Y: A1.T @ (P - Y), expect="correct"),
+              Claim("dW2_relu_mean", of="loss", wrt="W2", model=relu_net,
+                    formula=lambda A1, P, Y, m: A1.T @ (P - Y) / m, expect="incorrect")]
+    if broken:
+        claims.append(Claim("dW_broken", of="loss", wrt="W", model=models[2], formula=lambda W: W, expect=None))
+    return Derivation(id="together", title="t", source="t", model=tanh_net, claims=tuple(claims))
+
+
+def _fresh_autodiff(monkeypatch):
+    from gradcheck.oracles import autodiff
+
+    for name in ("_COMPILED", "_PLANS", "_COMBINED_AT", "_GROUPS"):
+        monkeypatch.setattr(autodiff, name, {})
+    monkeypatch.setattr(autodiff, "_FAILED_GROUPS", set())
+    monkeypatch.setattr(autodiff, "COMPILE_LOG", [])
+    return autodiff
+
+
+def test_the_models_of_a_document_are_compiled_as_one_program_with_the_same_values(monkeypatch):
+    autodiff = _fresh_autodiff(monkeypatch)
+    d = _two_model_document()
+    prepare(d, d.claims, oracles=("autodiff",))
+    together = [check_claim(d, c, oracles=("autodiff",)) for c in d.claims]
+    assert len(autodiff.COMPILE_LOG) == 1 and " + " in autodiff.COMPILE_LOG[0][0]  # one program, both models
+    autodiff = _fresh_autodiff(monkeypatch)
+    for c in d.claims:
+        autodiff.plan(d.model_of(c), [(c.target(d.model_of(c)), c.wrt)])  # planned alone: one program each
+    apart = [check_claim(d, c, oracles=("autodiff",)) for c in d.claims]
+    assert len(autodiff.COMPILE_LOG) == 2
+    for a, b, c in zip(together, apart, d.claims):
+        assert a.verdict == b.verdict == c.expect
+        np.testing.assert_array_equal(a.truth, b.truth)
+
+
+def test_a_model_that_cannot_be_traced_leaves_the_others_compiled_together(monkeypatch):
+    autodiff = _fresh_autodiff(monkeypatch)
+    d = _two_model_document(broken=True)
+    prepare(d, d.claims, oracles=("autodiff",))
+    results = {c.name: check_claim(d, c, oracles=("autodiff",)) for c in d.claims}
+    for c in d.claims[:3]:
+        assert results[c.name].verdict == c.expect
+    assert results["dW_broken"].verdict in ("shape error", "not evaluable")
+    assert not autodiff._FAILED_GROUPS
+    assert sum(" + " in name for name, _ in autodiff.COMPILE_LOG) == 1

@@ -115,7 +115,8 @@ class _Bounded:
 
     def __call__(self, inputs):
         jax = _jax()
-        signature = tuple((k, np.shape(v), str(getattr(v, "dtype", ""))) for k, v in sorted(inputs.items()))
+        leaves, tree = jax.tree_util.tree_flatten(inputs)
+        signature = (str(tree), tuple((np.shape(v), str(getattr(v, "dtype", ""))) for v in leaves))
         compiled = self._compiled.get(signature)
         if compiled is None:
             traced = jax.jit(self.fn).trace(inputs)
@@ -147,6 +148,69 @@ def _combined(model: Model, pairs: tuple) -> Callable:
     return fn
 
 
+_GROUPS: dict[int, tuple[Model, ...]] = {}  # model id -> the models compiled together with it
+_FAILED_GROUPS: set[tuple[int, ...]] = set()
+
+
+def plan_together(models) -> None:
+    """Compile the planned derivatives of these models (the models of one document or file) as one
+    XLA program: each compilation has a fixed cost (~0.2 s here) beside the part that grows with the
+    program, so one program for a document's 7 models compiled in 1.0 s where 7 took 1.5 s. A
+    group that cannot be traced or compiled, or is above the compile bound, falls back to one
+    program per model."""
+    models = tuple(dict.fromkeys(m for m in models if id(m) in _PLANS and _PLANS[id(m)][0] is m))
+    if len(models) < 2:
+        return
+    for m in models:
+        _GROUPS[id(m)] = models
+
+
+def _template(model: Model) -> dict:
+    """Zeros in the shape of every input of ``model``: what the other models of a group are given
+    when one of them is evaluated (their results are not read)."""
+    jnp = _jax().numpy
+    return {name: jnp.zeros(model.shape_of(name), dtype=jnp.float64) for name in model.inputs}
+
+
+def _grouped(model: Model, pairs: tuple, inputs: Mapping):
+    """(values, Jacobians) of ``model`` from its group's program, or None (no group, or it failed)."""
+    group = _GROUPS.get(id(model))
+    if group is None or model not in group:
+        return None
+    plans = tuple(_PLANS.get(id(m)) for m in group)
+    if any(p is None or p[0] is not m for p, m in zip(plans, group)):
+        return None
+    key = tuple(id(m) for m in group) + tuple(p[1] for p in plans)
+    if key in _FAILED_GROUPS:
+        return None
+    try:
+        templates = [_template(m) for m in group]
+        here = group.index(model)
+        own = templates[here]
+        if set(own) != set(inputs) or any(np.shape(inputs[k]) != own[k].shape for k in own):
+            return None  # inputs this model's template does not describe: its own program
+        hit = _COMPILED.get(("group", key))
+        if hit is None:
+            def programs(all_inputs):
+                out = []
+                for m, (_, m_pairs), m_inputs in zip(group, plans, all_inputs):
+                    try:
+                        values = m.forward(m_inputs)
+                        out.append((values, {f"{o}\x00{w}": jacobian_at(m, values, o, w) for o, w in m_pairs}))
+                    except Exception:  # noqa: BLE001 - this model cannot be traced: it gets its own program
+                        out.append(None)
+                return out
+
+            hit = _COMPILED[("group", key)] = (model, _Bounded(programs, " + ".join(m.name for m in group),
+                                                               refuse=True))
+        templates[here] = dict(inputs)
+        results = hit[1](templates)
+    except Exception:  # noqa: BLE001 - a model of the group cannot be traced, or the group is too large
+        _FAILED_GROUPS.add(key)
+        return None
+    return results[here] if results[here] is not None and plans[here][1] == pairs else None
+
+
 def _planned(model: Model, needed: list[tuple[str, str]], inputs: Mapping):
     """(values, {pair: Jacobian}) from the model's planned combined function, or None if not planned."""
     hit = _PLANS.get(id(model))
@@ -154,11 +218,15 @@ def _planned(model: Model, needed: list[tuple[str, str]], inputs: Mapping):
         return None
     key = (id(model), hit[1], tuple((k, np.asarray(v).tobytes()) for k, v in sorted(inputs.items())))
     if key not in _COMBINED_AT:
-        try:
-            values, jacs = _combined(model, hit[1])(inputs)
-        except Exception:  # noqa: BLE001 - some pair cannot be differentiated: one function per pair
-            _PLANS.pop(id(model), None)
-            return None
+        grouped = _grouped(model, hit[1], inputs)
+        if grouped is not None:
+            values, jacs = grouped
+        else:
+            try:
+                values, jacs = _combined(model, hit[1])(inputs)
+            except Exception:  # noqa: BLE001 - some pair cannot be differentiated: one function per pair
+                _PLANS.pop(id(model), None)
+                return None
         if len(_COMBINED_AT) > 16:
             _COMBINED_AT.clear()
         _COMBINED_AT[key] = (values, {tuple(k.split("\x00")): v for k, v in jacs.items()})
