@@ -9,7 +9,7 @@ same command again with those caches filled (the results of the first run are re
 who runs the same command again waits for); *recheck*: the same command with `--no-cache`, so every
 claim is checked again with JAX's compilation cache warm (what a user who edits the file waits for,
 at worst).
-Peak memory is the largest resident set of the process tree, sampled every 20 ms from /proc (the
+Peak memory is the largest resident set of the process tree, sampled every 50 ms from /proc (the
 sum over the command and its worker processes), and the largest single process (from `wait4`).
 A run that exceeds ``--limit-gb`` of resident memory or ``--timeout`` seconds is killed and
 reported as such. The goals of issue 11 are printed beside the figures; the load average of the
@@ -37,6 +37,7 @@ HERE = Path(__file__).resolve().parent
 GOALS = {"check": (1.5, 4.0), "lstm": (None, 10.0), "report": (5.0, 10.0)}  # (warm s, cold s)
 LSTM = "lstm_step.toml"
 LSTM_MEMORY_GOAL_GB = 1.5
+SAMPLE_SECONDS = 0.05  # memory sampling period
 
 
 @dataclass
@@ -49,21 +50,28 @@ class Run:
     cpu: float = 0.0  # user + system seconds of the command and the processes it waited for
 
 
-def _children(pid: int) -> list[int]:
-    out = []
+def _parents() -> dict[int, int]:
+    """pid -> parent pid of every process, from one pass over /proc."""
+    out = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/stat") as f:
                     fields = f.read().rsplit(")", 1)[1].split()
-                if int(fields[1]) == pid:
-                    out.append(int(entry))
+                out[int(entry)] = int(fields[1])
             except (OSError, IndexError, ValueError):
                 continue
     return out
 
 
 def _tree_rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and all its descendants (one scan of /proc per sample: a scan per
+    process, as an earlier version did, cost a good part of a core at 50 samples a second and slowed
+    the 2-core runs it measured)."""
+    parents = _parents()
+    children: dict[int, list[int]] = {}
+    for child, parent in parents.items():
+        children.setdefault(parent, []).append(child)
     total, todo = 0, [pid]
     while todo:
         p = todo.pop()
@@ -74,7 +82,7 @@ def _tree_rss_mb(pid: int) -> float:
                         total += int(line.split()[1])
         except OSError:
             continue
-        todo += _children(p)
+        todo += children.get(p, [])
     return total / 1024
 
 
@@ -93,7 +101,7 @@ def run(cmd: list[str], cwd: Path, env: dict, timeout: float, limit_gb: float) -
         if not killed and (peak > limit_gb * 1024 or elapsed > timeout):
             killed = f"killed at {peak / 1024:.1f} GB" if peak > limit_gb * 1024 else f"killed after {timeout:.0f} s"
             os.killpg(proc.pid, signal.SIGKILL)
-        time.sleep(0.02)
+        time.sleep(SAMPLE_SECONDS)
     seconds = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
     return Run(seconds, max(peak, usage.ru_maxrss / 1024), usage.ru_maxrss / 1024, proc.returncode, killed,
@@ -204,7 +212,7 @@ def write(out: Path, rows, repo: Path, commit: str, load_start: str, load_end: s
              "time (user + system) of the command and the worker processes it waited for, which depends less "
              "on what else runs on the machine (the report's pool workers are not waited for, so their CPU time "
              "is missing). *peak*: the largest resident memory of the command and its worker processes "
-             "together (sampled every 20 ms; shared pages of forked workers are counted once per process, so "
+             "together (sampled every 50 ms; shared pages of forked workers are counted once per process, so "
              "this over-counts). A command over the memory or time limit is killed. Goals (issue 11): "
              "memory ≤ 2 GB for every command (≤ 1.5 GB for the LSTM step).", "",
              "| command | cold | warm | recheck | peak (cold / warm / recheck) | goal | met | exit | note |",
