@@ -19,7 +19,8 @@ file renamed into place), so concurrent runs never read half an entry.
 Where: ``$GRADCHECK_RESULT_CACHE`` (default ``~/.cache/gradcheck/results``); ``off`` (or ``0``,
 ``no``, ``false``) disables it, as does ``--no-cache`` on the command line. Entries are pickles of
 gradcheck's own result objects, read only from that directory: it must not be writable by others.
-When the directory holds more than ``MAX_ENTRIES`` entries, the oldest are removed.
+When the directory holds more than ``MAX_ENTRIES`` entries or ``MAX_BYTES`` bytes, the oldest
+are removed (checked once per run).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ __all__ = ["ResultCache", "cache_directory", "code_fingerprint", "depends_on_clo
 
 OFF = {"off", "0", "no", "false", ""}
 MAX_ENTRIES = 20_000  # ~152 per report, ~10 per homework file: thousands of runs
+MAX_BYTES = 512 * 1024 * 1024  # a report's entries take ~14 MB (two claims with 4-8 MB Jacobians)
 FORMAT = 1  # bumped when the layout of an entry changes
 _PACKAGES = ("numpy", "sympy", "symengine", "mpmath", "jax", "jaxlib", "matplotlib")
 
@@ -168,18 +170,30 @@ class ResultCache:
 _PRUNED: set[Path] = set()
 
 
-def _prune(directory: Path, limit: int = MAX_ENTRIES) -> None:
-    """Remove the oldest entries beyond ``limit`` (once per process and directory)."""
+def _prune(directory: Path, limit: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES) -> None:
+    """Remove the oldest entries beyond ``limit`` entries or ``max_bytes`` bytes (once per process
+    and directory)."""
     if directory in _PRUNED:
         return
     _PRUNED.add(directory)
     try:
-        entries = [p for p in directory.glob("*/*.pickle")]
-        if len(entries) <= limit:
+        entries = []
+        for p in directory.glob("*/*.pickle"):
+            try:
+                st = p.stat()
+            except OSError:
+                continue
+            entries.append((st.st_mtime, st.st_size, p))
+        total = sum(size for _, size, _ in entries)
+        if len(entries) <= limit and total <= max_bytes:
             return
-        entries.sort(key=lambda p: p.stat().st_mtime)
-        for p in entries[: len(entries) - limit]:
+        entries.sort(key=lambda e: (e[0], str(e[2])))
+        count = len(entries)
+        for _, size, p in entries:
+            if count <= limit and total <= max_bytes:
+                break
             p.unlink(missing_ok=True)
+            count, total = count - 1, total - size
     except OSError:
         pass
 

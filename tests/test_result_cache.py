@@ -109,6 +109,17 @@ def test_oldest_entries_are_pruned_beyond_the_limit(tmp_path):
     assert [ResultCache("scope", tmp_path).get(k) for k in range(5)] == [None, None, None, 3, 4]
 
 
+def test_oldest_entries_are_pruned_beyond_the_byte_limit(tmp_path):
+    cache = ResultCache("scope", tmp_path)
+    for k in range(4):
+        cache.put(k, b"x" * 10_000)
+        os.utime(cache._path(k), (1000 + k, 1000 + k))
+    size = cache._path(0).stat().st_size
+    result_cache._PRUNED.discard(tmp_path)
+    result_cache._prune(tmp_path, max_bytes=2 * size + 1)
+    assert [ResultCache("scope", tmp_path).get(k) is not None for k in range(4)] == [False, False, True, True]
+
+
 # ------------------------------------------------------------------------------------------ fingerprints
 def test_fingerprint_separates_parts():
     assert fingerprint("ab", "c") != fingerprint("a", "bc")
