@@ -199,17 +199,18 @@ def _prune(directory: Path, limit: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES
 
 
 # ------------------------------------------------------------------------- claim results as entries
-_CLOCK_WORDS = ("ran out of time", "ran out of memory", "gave up after", "budget", "MemoryError",
-                "worker process ended")
-
-
 def depends_on_clock(result: Any) -> bool:
     """Could ``result`` (a :class:`~gradcheck.check.ClaimResult`) differ on a faster or slower
-    machine? True when the claim or one of its oracles was stopped by a time or memory budget."""
+    machine? True when the claim or one of its oracles was stopped by a time or memory budget: its
+    messages hold a phrase of :data:`gradcheck.check.BUDGET_PHRASES` anywhere (not only at the
+    start, as :func:`~gradcheck.check.stopped_by_budget` asks), or a clock's or memory's words."""
+    from gradcheck.check import BUDGET_PHRASES
+
+    words = BUDGET_PHRASES + ("ran out of time", "budget", "MemoryError")
     texts = [getattr(result, "message", "") or ""] + list(getattr(result, "notes", ()) or ())
     for v in (getattr(result, "oracles", None) or {}).values():
         texts += [getattr(v, "message", "") or "", getattr(v, "detail", "") or ""]
-    return any(word in text for text in texts for word in _CLOCK_WORDS)
+    return any(word in text for text in texts for word in words)
 
 
 def storable(result: Any) -> Any:

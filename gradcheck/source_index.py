@@ -63,7 +63,7 @@ def _entry(filename: str, text: str):
     return hit
 
 
-_LINES: dict[tuple[str, str], list[str]] = {}
+_LINES: dict[str, list[str]] = {}  # text -> its lines
 
 
 def segment(text: str, node: ast.AST) -> str | None:
@@ -72,12 +72,11 @@ def segment(text: str, node: ast.AST) -> str | None:
     split = getattr(ast, "_splitlines_no_ff", None)
     if split is None or getattr(node, "end_lineno", None) is None or getattr(node, "end_col_offset", None) is None:
         return ast.get_source_segment(text, node)
-    key = ("", text)
-    lines = _LINES.get(key)
+    lines = _LINES.get(text)
     if lines is None:
         if len(_LINES) > 64:
             _LINES.clear()
-        lines = _LINES[key] = split(text)
+        lines = _LINES[text] = split(text)
     first, last = node.lineno - 1, node.end_lineno - 1
     if first == last:
         return lines[first].encode()[node.col_offset:node.end_col_offset].decode()

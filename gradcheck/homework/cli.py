@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from gradcheck import limits, textsafe
+from gradcheck.oracles import repair_oracles
 
 EXIT_OK, EXIT_WRONG, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -349,10 +350,7 @@ def _run_check(args: argparse.Namespace, file_end: float) -> int:
         except limits.BudgetExceeded:
             pass  # the claims say that the file ran out of time
         _import_oracles(oracles)  # before any claim's budget starts: imports are not charged to the first claim
-    # A repair is confirmed by finite differences and JAX (complex step and autodiff at every point):
-    # SymPy's exact set-up for each candidate cost more than the rest of the file (LSTM step: 10 s of
-    # 20 s). `gradcheck report` does the same.
-    repair_oracles = tuple(o for o in oracles if o != "symbolic") or oracles
+    confirming = repair_oracles(oracles)  # finite differences and JAX (LSTM step: SymPy was 10 s of 20 s)
     results, notes_seen = [], set()
     width = max([12] + [len(textsafe.terminal(c.name)) for c in derivation.claims])
     repair_budget = 0.0 if getattr(args, "no_repair", False) else getattr(args, "repair_budget", 5.0)
@@ -362,7 +360,7 @@ def _run_check(args: argparse.Namespace, file_end: float) -> int:
         r = _check_within_budget(derivation, claim, check_claim, kwargs, getattr(args, "time_per_claim", None),
                                  _left(file_end), getattr(args, "time_per_file", None))
         left = _left(file_end)
-        return repaired(derivation, r, repair_oracles, repair_budget if left is None else min(repair_budget, left),
+        return repaired(derivation, r, confirming, repair_budget if left is None else min(repair_budget, left),
                         kwargs["options"])
 
     for key, claim in zip(keys, derivation.claims):

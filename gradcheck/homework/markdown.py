@@ -14,6 +14,7 @@ data, params, forward and ``[notation]``, exactly as in a homework file. Every d
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import sys
@@ -34,6 +35,7 @@ from gradcheck.latex.grammar import parse as parse_latex
 from gradcheck.latex.notation import check_notation, notation_from_table
 from gradcheck.latex.render import formula_to_latex
 from gradcheck.model import ModelError
+from gradcheck.oracles import repair_oracles
 from gradcheck.points import draw_points
 
 DEFINITION_RTOL = 1e-9  # a definition is the same computation as the step: equal up to rounding
@@ -252,7 +254,7 @@ def _check_claims(rep, claims, derivation, check_claim, kwargs, budget) -> None:
         if budget > 0 and r.verdict in ("incorrect", "shape error"):
             from gradcheck.homework.cli import _repair
 
-            r = _repair(derivation, r, kwargs.get("oracles", ("finite_difference",)), budget)
+            r = _repair(derivation, r, repair_oracles(kwargs.get("oracles")), budget)
         rep.results.append(r)
     if claims:
         rep.chain = chain_summary(rep.results)
@@ -523,7 +525,8 @@ def run_markdown(args, file_end: float | None = None) -> int:
     claim_seconds, file_seconds = getattr(args, "time_per_claim", None), getattr(args, "time_per_file", None)
     t0 = time.perf_counter()
     cache = results_cache(args, "check-markdown", args.file)
-    checked = []  # the claims judged so far, in order: a claim's key is its place in the run and its text
+    place = itertools.count(1)  # claims are judged in the order they are read, each once: a claim's key is
+    # its place in the run and its text
 
     def show(rep):
         if not quiet:
@@ -535,11 +538,10 @@ def run_markdown(args, file_end: float | None = None) -> int:
         _import_oracles(oracles)  # at the first claim not kept from an earlier run; not charged to its budget
         r = _check_within_budget(derivation, claim, check_claim, kw, claim_seconds, _left(file_end), file_seconds)
         left = _left(file_end)
-        # a repair is confirmed by finite differences and JAX, as for a TOML file (homework/cli.py)
-        repair_oracles = tuple(o for o in oracles if o != "symbolic") or oracles
-        return repaired(derivation, r, repair_oracles, budget if left is None else min(budget, left), kw.get("options"))
+        return repaired(derivation, r, repair_oracles(oracles), budget if left is None else min(budget, left),
+                        kw.get("options"))
 
-    def key(n, claim):  # claims are judged in the order they are read, each once
+    def key(n, claim):
         return (n, claim.name, claim.source)
 
     def prepare_unkept(derivation, claims, kw):
@@ -552,8 +554,7 @@ def run_markdown(args, file_end: float | None = None) -> int:
             _import_oracles(oracles)
 
     def budgeted_check(derivation, claim, **kw):
-        checked.append(claim.name)
-        return cached_judgement(cache, key(len(checked), claim), derivation, claim,
+        return cached_judgement(cache, key(next(place), claim), derivation, claim,
                                 lambda: judge(derivation, claim, kw))
 
     try:

@@ -133,17 +133,18 @@ class _Bounded:
         return compiled(inputs)
 
 
+def _values_and_jacobians(model: Model, pairs, inputs):
+    """The forward values and ``{"of\x00wrt": Jacobian}`` for every planned pair (traced by JAX)."""
+    values = model.forward(inputs)
+    return values, {f"{o}\x00{w}": jacobian_at(model, values, o, w) for o, w in pairs}
+
+
 def _combined(model: Model, pairs: tuple) -> Callable:
     key = (id(model), "combined", pairs)
     hit = _COMPILED.get(key)
     if hit is not None and hit[0] is model:
         return hit[1]
-
-    def values_and_jacobians(inputs):
-        values = model.forward(inputs)
-        return values, {f"{o}\x00{w}": jacobian_at(model, values, o, w) for o, w in pairs}
-
-    fn = _Bounded(values_and_jacobians, model.name, refuse=True)
+    fn = _Bounded(lambda inputs: _values_and_jacobians(model, pairs, inputs), model.name, refuse=True)
     _COMPILED[key] = (model, fn)
     return fn
 
@@ -172,7 +173,7 @@ def _template(model: Model) -> dict:
     return {name: np.zeros(model.shape_of(name), dtype=np.float64) for name in model.inputs}
 
 
-def _grouped(model: Model, pairs: tuple, inputs: Mapping):
+def _grouped(model: Model, inputs: Mapping):
     """(values, Jacobians) of ``model`` from its group's program, or None (no group, or it failed)."""
     group = _GROUPS.get(id(model))
     if group is None or model not in group:
@@ -195,8 +196,7 @@ def _grouped(model: Model, pairs: tuple, inputs: Mapping):
                 out = []
                 for m, (_, m_pairs), m_inputs in zip(group, plans, all_inputs):
                     try:
-                        values = m.forward(m_inputs)
-                        out.append((values, {f"{o}\x00{w}": jacobian_at(m, values, o, w) for o, w in m_pairs}))
+                        out.append(_values_and_jacobians(m, m_pairs, m_inputs))
                     except Exception:  # noqa: BLE001 - this model cannot be traced: it gets its own program
                         out.append(None)
                 return out
@@ -208,7 +208,7 @@ def _grouped(model: Model, pairs: tuple, inputs: Mapping):
     except Exception:  # noqa: BLE001 - a model of the group cannot be traced, or the group is too large
         _FAILED_GROUPS.add(key)
         return None
-    return results[here] if results[here] is not None and plans[here][1] == pairs else None
+    return results[here]
 
 
 def _planned(model: Model, needed: list[tuple[str, str]], inputs: Mapping):
@@ -218,7 +218,7 @@ def _planned(model: Model, needed: list[tuple[str, str]], inputs: Mapping):
         return None
     key = (id(model), hit[1], tuple((k, np.asarray(v).tobytes()) for k, v in sorted(inputs.items())))
     if key not in _COMBINED_AT:
-        grouped = _grouped(model, hit[1], inputs)
+        grouped = _grouped(model, inputs)
         if grouped is not None:
             values, jacs = grouped
         else:

@@ -671,6 +671,8 @@ def _in_sympy(model: Model, wrt: str, seed: int, names=None):
 
 def _use(model: Model, wrt: str, seed: int, of2: str, wrt2: str):
     """A true derivative d of2 / d wrt2 that a formula reads, as expressions of the ``wrt`` symbols."""
+    small, _, _, _, sym_values, engine = _point(model, wrt, seed)
+
     def derivative(sym_values, engine):
         with building_with(engine):
             d = _derivative(small, sym_values, of2, wrt2, f"_{of2}_{wrt2}_", _clean(model, wrt, seed))
@@ -686,7 +688,6 @@ def _use(model: Model, wrt: str, seed: int, of2: str, wrt2: str):
         with kinks.sympy_substitution(sympy_subs):
             return derivative(sympy_values, "sympy")
 
-    small, _, _, _, sym_values, engine = _point(model, wrt, seed)
     return _cached(("use", id(model), wrt, seed, of2, wrt2), model, build)
 
 

@@ -168,12 +168,10 @@ def write_figures(doc_results: Sequence[tuple[Any, Sequence[Any]]], figdir: str 
     if tasks:
         figdir.mkdir(parents=True, exist_ok=True)
     undrawn = [t for t in tasks if t[-1] is None]
-    if pool is not None and len(undrawn) > 1:
+    in_pool = pool is not None and len(undrawn) > 1
+    if in_pool:
         pool.map(draw_task, undrawn, chunksize=1)
-        for t in tasks:
-            if t[-1] is not None:
-                draw_task(t)
-    else:
-        for t in tasks:
+    for t in tasks:
+        if not (in_pool and t[-1] is None):
             draw_task(t)
     return {key: Path(os.path.relpath(path, base)).as_posix() for key, path, *_ in tasks}

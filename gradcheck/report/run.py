@@ -99,28 +99,18 @@ def _check_options() -> dict:
     return {"symbolic": {"limit": Budget(seconds=120.0, memory_mb=1024)}}
 
 
-def _repair_oracles(oracles: Sequence[str] | None) -> tuple[str, ...]:
-    """The oracles that confirm a repair: finite differences and JAX (complex step and autodiff at
-    every point and at the second size), as in ``gradcheck check``; SymPy only when it is the one
-    oracle chosen. SymPy's exact set-up for every candidate repair cost more than the rest of the report."""
-    from gradcheck.oracles import ORACLES
-
-    chosen = tuple(oracles or ORACLES)
-    return tuple(o for o in chosen if o != "symbolic") or chosen
-
-
 # ------------------------------------------------------------------------------------------ one claim
 def check_document(doc_id: str, claim_index: int, oracles: Sequence[str] | None = None,
                    modules: Sequence[str] = ()) -> ClaimSummary:
     """Check claim ``claim_index`` of document ``doc_id``; a picklable summary (never raises)."""
     from gradcheck.check import check_claim
-    from gradcheck.oracles import ORACLES
+    from gradcheck.oracles import ORACLES, repair_oracles
 
     doc = available_documents(modules)[doc_id]
     claim = doc.claims[claim_index]
     try:
         result = check_claim(doc, claim, oracles=tuple(oracles or ORACLES), seed=SEED, options=_check_options(),
-                             repair={**REPAIR, "oracles": _repair_oracles(oracles),
+                             repair={**REPAIR, "oracles": repair_oracles(oracles),
                                      "check_options": _check_options()})
         return with_figure(summarize(result, claim_index, doc_id))
     except Exception as exc:  # noqa: BLE001 - a check that raises is reported, not dropped
@@ -435,7 +425,7 @@ def report(out: str | os.PathLike = "reports", *, documents: Sequence[str] | Non
     (:mod:`gradcheck.result_cache`), and keep the new ones."""
     docs = select_documents(documents, modules)
     kept = results_cache(oracles, modules, enabled=cache)
-    n_left = sum(1 for d in docs for k, c in enumerate(d.claims) if kept.get((d.id, k, c.name)) is None)
+    n_left = sum(len(d.claims) for d in docs) - len(_kept(docs, kept))  # run_checks reads them again from memory
     jobs = max(1, min(jobs or default_jobs(), n_left or 1))
     from dataclasses import replace
 
