@@ -2,7 +2,11 @@
 
 import sys
 
-from gradcheck.cli import main
-
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        from gradcheck.cli import run
+    except KeyboardInterrupt:  # Ctrl-C while the command line loads (a few ms)
+        print("gradcheck: interrupted", file=sys.stderr)
+        sys.excepthook = lambda kind, value, tb: None  # as gradcheck.cli.run: no traceback, death by SIGINT
+        raise
+    run()

@@ -31,6 +31,8 @@ from multiprocessing.connection import Connection, Pipe
 from collections.abc import Callable
 from typing import Any
 
+from gradcheck.interrupts import sigint_held
+
 __all__ = ["Budget", "Outcome", "available", "register", "run", "shutdown", "submit", "wait"]
 
 
@@ -142,8 +144,8 @@ def _forget_parent_deadlines() -> None:  # pragma: no cover - runs in the child
 
 
 def _serve(conn: Connection, memory_mb: int) -> None:  # pragma: no cover - runs in the child
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C in a terminal reaches the worker too
         _forget_parent_deadlines()
         _cap_memory(memory_mb)
         while True:
@@ -167,9 +169,12 @@ class _Worker:
         with warnings.catch_warnings():  # JAX warns of fork: the worker never calls into JAX
             warnings.filterwarnings("ignore", message=r".*os\.fork\(\)", category=RuntimeWarning)
             pid = os.fork()
-        if pid == 0:  # pragma: no cover - the child
-            parent.close()
-            _serve(child, memory_mb)
+            if pid == 0:  # pragma: no cover - the child
+                try:  # never return into the caller's code: an exception here (Ctrl-C) ends the child
+                    parent.close()
+                    _serve(child, memory_mb)
+                finally:
+                    os._exit(0)
         child.close()
         self.pid, self.conn = pid, parent
         self.queued: list[int] = []  # job ids sent and not finished, in order
@@ -226,8 +231,9 @@ def _worker_for(job: _Job) -> _Worker:
 
 def _send(job_id: int) -> None:
     job = _JOBS[job_id]
-    job.worker = _worker_for(job)
-    job.worker.queued.append(job_id)
+    with sigint_held():  # a forked worker is a recorded worker, stopped by shutdown (gradcheck.interrupts)
+        job.worker = _worker_for(job)
+        job.worker.queued.append(job_id)
     job.worker.conn.send((job_id, job.fn, job.args, job.kwargs))
     if job.worker.one_shot:
         job.worker.conn.send(None)

@@ -7,6 +7,8 @@ This module imports nothing heavy (no JAX, SymPy or matplotlib): ``gradcheck --h
 and each command loads what it needs when it runs.
 
 Exit codes: 0 every claim has its expected verdict; 1 some claim does not; 2 usage or input error.
+Ctrl-C: "gradcheck: interrupted", then the process ends *by* SIGINT (the shell shows 130), as a Unix
+program should, so that a shell loop over files stops too (see :func:`run`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import signal
 import sys
+import threading
 import time
 from typing import Sequence
 
@@ -22,6 +26,7 @@ from gradcheck import textsafe
 
 ORACLE_CHOICES = ("finite_difference", "symbolic", "autodiff")
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # what main() returns after Ctrl-C; run() turns it into death by SIGINT
 
 DESCRIPTION = ("Check hand-derived backpropagation formulas (claims) against three oracles: finite differences, "
                "SymPy and JAX. Each claim gets a verdict (correct, incorrect, shape error, not evaluable, oracles "
@@ -192,7 +197,18 @@ def _wants_check(argv: Sequence[str]) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """Run one command; its exit code (:data:`EXIT_INTERRUPTED` after Ctrl-C, at any moment)."""
+    try:
+        return _command(list(sys.argv[1:] if argv is None else argv))
+    except KeyboardInterrupt:
+        print("gradcheck: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # e.g. piped into head
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_UNEXPECTED
+
+
+def _command(argv: list[str]) -> int:
     parser = build_parser(with_check=_wants_check(argv))
     try:
         args = parser.parse_args(argv)
@@ -206,15 +222,52 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    try:
-        return args.handler(args)
-    except KeyboardInterrupt:
-        print("gradcheck: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:  # e.g. piped into head
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_UNEXPECTED
+    return args.handler(args)
+
+
+def _silent_on_interrupt(kind: type[BaseException], value: BaseException, tb: object) -> None:
+    if not issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, value, tb)  # type: ignore[arg-type]
+
+
+_SIGINTS: list[int] = []  # Ctrl-C seen by this program (see run)
+
+
+def _on_sigint(signum: int, frame: object) -> None:
+    _SIGINTS.append(signum)
+    raise KeyboardInterrupt
+
+
+def run() -> None:
+    """The program (``gradcheck`` and ``python -m gradcheck``): :func:`main`, then its exit code.
+
+    After Ctrl-C, :func:`main` has said "gradcheck: interrupted" and stopped its workers; the
+    interrupt is then left unhandled, without a traceback, so that Python finishes as usual (atexit,
+    buffers flushed) and ends the process by SIGINT. A shell sees 130 either way, but only a process
+    that died of SIGINT stops ``for f in *.toml; do gradcheck check "$f"; done`` (bash stops the loop
+    when its child dies of the signal, not when it exits 130). Exiting 130 was also not reliable:
+    CPython 3.11 ends a process by SIGINT anyway when the interrupt landed in code that an extension
+    module ran through ``PyRun_String``, even if gradcheck caught it.
+
+    Ctrl-C is recorded as it arrives: an interrupt that library code turned into another error (an
+    import cut short is reported by numpy as "cannot load module more than once") still ends the
+    run as interrupted, not as that error.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _on_sigint)
+    code = main()
+    if code == EXIT_INTERRUPTED or _SIGINTS:
+        if code != EXIT_INTERRUPTED:
+            print("gradcheck: interrupted", file=sys.stderr)
+        die_of_interrupt()
+    sys.exit(code)
+
+
+def die_of_interrupt() -> None:
+    """Leave a KeyboardInterrupt unhandled and untold: Python ends the process by SIGINT."""
+    sys.excepthook = _silent_on_interrupt
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

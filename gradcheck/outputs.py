@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import tempfile
-import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
+
+from gradcheck.interrupts import sigint_held
 
 
 class OutputError(ValueError):
@@ -68,19 +68,6 @@ def check_output_dir(path: str | os.PathLike, flag: str) -> Path:
     return path
 
 
-@contextlib.contextmanager
-def _sigint_held() -> Iterator[None]:
-    """Delay SIGINT (Ctrl-C) until the block is done (main thread of a POSIX process only)."""
-    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
-
-
 def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
@@ -98,7 +85,7 @@ def write_together(files: Mapping[str | os.PathLike, str | bytes]) -> None:
             with os.fdopen(fd, "wb") as f:
                 f.write(content.encode("utf-8") if isinstance(content, str) else content)
             os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a report is as readable as any file
-        with _sigint_held():
+        with sigint_held():
             for tmp, target in temps:
                 os.replace(tmp, target)
             temps = []

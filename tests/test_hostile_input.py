@@ -409,10 +409,80 @@ def test_ctrl_c_in_report_exits_130_or_finishes_and_never_leaves_half_outputs(tm
     except subprocess.TimeoutExpired:  # the hang of the issue
         p.kill()
         pytest.fail("gradcheck report hung after Ctrl-C")
-    assert code in (0, 130)
+    err = p.stderr.read().decode()
+    p.stdout.close(), p.stderr.close()
+    # finished (0), or died of SIGINT (a shell shows 130; dying of the signal is what stops a shell
+    # loop, see gradcheck.cli.run), without a traceback; the message is tested without a race below
+    assert code in (0, -signal.SIGINT), (code, err)
+    assert "Traceback" not in err, err
     names = set(os.listdir(out)) if out.exists() else set()
     assert ("REPORT.md" in names) == ("report.json" in names)
     assert not any(n.endswith(".tmp") for n in names)
+
+
+def _program(body: str) -> subprocess.CompletedProcess:
+    """Run ``gradcheck.cli.run()`` in a fresh process after ``body`` (which patches the CLI)."""
+    code = f"import os, signal, sys, time\nimport gradcheck.cli as cli\n{body}\ncli.run()\n"
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+
+def test_ctrl_c_ends_the_program_by_sigint_after_saying_so():
+    # main() catches the interrupt and returns 130; run() then dies of SIGINT (a shell loop stops)
+    r = _program("cli._command = lambda argv: (os.kill(os.getpid(), signal.SIGINT), time.sleep(30))")
+    assert r.returncode == -signal.SIGINT, r
+    assert r.stderr == "gradcheck: interrupted\n", r.stderr
+
+
+def test_ctrl_c_that_library_code_turned_into_an_error_still_ends_the_run_as_interrupted():
+    body = """
+def command(argv):
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+    except KeyboardInterrupt:  # as numpy does for an import cut short
+        print("cannot load module more than once per process", file=sys.stderr)
+    return 2
+cli._command = command"""
+    r = _program(body)
+    assert r.returncode == -signal.SIGINT, r
+    assert r.stderr.endswith("gradcheck: interrupted\n") and "Traceback" not in r.stderr, r.stderr
+
+
+@pytest.mark.skipif(not Path("/bin/bash").exists(), reason="needs bash")
+def test_ctrl_c_in_a_shell_loop_stops_the_loop(tmp_path):
+    # Ctrl-C reaches the whole foreground group; bash stops its loop only if its child died of SIGINT
+    script = tmp_path / "loop.sh"
+    script.write_text(f'for i in 1 2 3; do\n  echo "start $i"\n  "{sys.executable}" -m gradcheck check '
+                      f'"{ROOT / "examples" / "lstm_step.toml"}" -q >/dev/null 2>&1\n  echo "end $i"\ndone\n')
+    p = subprocess.Popen(["/bin/bash", str(script)], cwd=ROOT, start_new_session=True, stdout=subprocess.PIPE,
+                         text=True)
+    time.sleep(1.0)
+    os.killpg(p.pid, signal.SIGINT)
+    out, _ = p.communicate(timeout=120)
+    assert out.splitlines()[-1].startswith("start") and "end 3" not in out, out
+
+
+def test_a_run_without_ctrl_c_keeps_its_exit_code():
+    r = _program("cli._command = lambda argv: 2")
+    assert (r.returncode, r.stderr) == (2, "")
+
+
+def test_sigint_held_delivers_ctrl_c_after_the_block_not_inside_it():
+    from gradcheck.interrupts import sigint_held
+
+    steps = []
+    with pytest.raises(KeyboardInterrupt):
+        with sigint_held():
+            os.kill(os.getpid(), signal.SIGINT)
+            steps.append("block finished")
+        steps.append("after the block")  # not reached: the interrupt comes as the block ends
+    assert steps == ["block finished"]
+
+
+def test_the_command_line_starts_without_numpy():
+    # a short start is a short window in which Ctrl-C would print a traceback (and --help is instant)
+    code = "import sys, gradcheck, gradcheck.cli; print('numpy' in sys.modules, gradcheck.Claim.__name__)"
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert r.stdout.split() == ["False", "Claim"], r
 
 
 # ---------------------------------------------------------------------------------------- graders

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+from gradcheck.interrupts import sigint_held
 from gradcheck.outputs import write_together
 from gradcheck.report.summary import ClaimSummary, DocInfo, doc_info, failed_summary, summarize
 
@@ -58,8 +59,11 @@ def available_documents(modules: Sequence[str] = ()) -> dict[str, Any]:
 
         for d in derivations.DOCUMENTS:
             docs[d.id] = d
-    except ImportError:  # pragma: no cover - the package ships with the project
-        pass
+    except ModuleNotFoundError as exc:  # run outside the project: its own documents are not there
+        if exc.name != "derivations":
+            raise ReportError(f"cannot import the derivations package: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001
+        raise ReportError(f"cannot import the derivations package: {type(exc).__name__}: {exc}") from exc
     for name in modules:
         try:
             module = importlib.import_module(name)
@@ -238,11 +242,14 @@ def stop_pool(pool: Any, grace: float = 5.0) -> None:
 @contextlib.contextmanager
 def pool_of(jobs: int, queue: Any = None):
     """A worker pool closed normally, or stopped by :func:`stop_pool` on any exception or interrupt."""
-    pool = make_pool(jobs, queue)
+    pool = None
     try:
+        with sigint_held():  # no Ctrl-C lost in a fork hook, no worker forked and not stopped
+            pool = make_pool(jobs, queue)
         yield pool
     except BaseException:
-        stop_pool(pool)
+        if pool is not None:
+            stop_pool(pool)
         raise
     pool.close()
     pool.join()
