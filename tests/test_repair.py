@@ -304,7 +304,7 @@ def test_screening_by_shared_parts_gives_the_values_and_identities_of_whole_tree
         ast.fix_missing_locations(tree)
         got, want = _outcome(shared.value, tree), _outcome(_full_value, tree)
         if isinstance(want, np.ndarray):
-            assert isinstance(got, np.ndarray) and got.shape == want.shape and np.array_equal(got, want)
+            assert isinstance(got, np.ndarray) and got.shape == want.shape and np.array_equal(got, want, equal_nan=True)
         else:
             assert got is want
     for a in trees + [base]:
