@@ -458,7 +458,7 @@ def test_ctrl_c_in_a_shell_loop_stops_the_loop(tmp_path):
     time.sleep(1.0)
     os.killpg(p.pid, signal.SIGINT)
     out, _ = p.communicate(timeout=120)
-    assert out.splitlines()[-1].startswith("start") and "end 3" not in out, out
+    assert "end 3" not in out and out.count("start") <= 2, out  # with `exit 130` all three files ran
 
 
 def test_a_run_without_ctrl_c_keeps_its_exit_code():
