@@ -431,3 +431,23 @@ def test_a_model_that_cannot_be_traced_leaves_the_others_compiled_together(monke
     assert results["dW_broken"].verdict in ("shape error", "not evaluable")
     assert not autodiff._FAILED_GROUPS
     assert sum(" + " in name for name, _ in autodiff.COMPILE_LOG) == 1
+
+
+@pytest.mark.parametrize("options, taken", [
+    ({"xla_backend_optimization_level": "0"}, True),  # what gradcheck asks for
+    ({"xla_no_such_option_in_any_version": "1"}, False),  # an XLA that refuses them: its defaults
+])
+def test_compiler_options_are_used_or_dropped_never_fatal(monkeypatch, options, taken):
+    from gradcheck.oracles import autodiff
+
+    monkeypatch.setattr(autodiff, "COMPILER_OPTIONS", options)
+    monkeypatch.setattr(autodiff, "_OPTIONS_TAKEN", [True])
+    monkeypatch.setattr(autodiff, "_COMPILED", {})
+    monkeypatch.setattr(autodiff, "_PLANS", {})
+    monkeypatch.setattr(autodiff, "_COMBINED_AT", {})
+    d = _jax_cases()
+    prepare(d, d.claims, oracles=("autodiff",))
+    for claim in d.claims:
+        r = check_claim(d, claim, oracles=("autodiff",))
+        assert r.verdict == claim.expect and "(jit)" in r.oracles["autodiff"].method, r.message
+    assert autodiff._OPTIONS_TAKEN == [taken]
