@@ -13,6 +13,7 @@ program should, so that a shell loop over files stops too (see :func:`run`).
 
 from __future__ import annotations
 
+import _thread
 import argparse
 import importlib.util
 import os
@@ -20,7 +21,7 @@ import signal
 import sys
 import threading
 import time
-from typing import Sequence
+from typing import Any, Sequence
 
 from gradcheck import textsafe
 
@@ -238,6 +239,31 @@ def _on_sigint(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _interrupt_main() -> None:
+    """SIGINT to the main thread: a real signal, which also ends a wait in a system call."""
+    if hasattr(signal, "pthread_kill"):
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+    else:  # pragma: no cover - Windows
+        _thread.interrupt_main(signal.SIGINT)
+
+
+def _on_unraisable(unraisable: Any) -> None:
+    """Ctrl-C that landed where Python ignores exceptions (a garbage-collection callback of JAX's,
+    a fork hook) is delivered again, at the next point where it can stop the run; other
+    unraisable exceptions are printed as usual."""
+    if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
+        # from another thread, a moment later: from this one, the handler would run at once,
+        # inside the same callback, and be dropped again
+        again = threading.Timer(0.01, _interrupt_main)
+        again.daemon = True
+        try:
+            again.start()
+        except RuntimeError:  # the interpreter is shutting down: the run is over
+            pass
+        return
+    sys.__unraisablehook__(unraisable)
+
+
 def run() -> None:
     """The program (``gradcheck`` and ``python -m gradcheck``): :func:`main`, then its exit code.
 
@@ -252,10 +278,12 @@ def run() -> None:
 
     Ctrl-C is recorded as it arrives: an interrupt that library code turned into another error (an
     import cut short is reported by numpy as "cannot load module more than once") still ends the
-    run as interrupted, not as that error.
+    run as interrupted, not as that error. One that Python itself dropped ("Exception ignored in
+    _xla_gc_callback": it landed in a garbage-collection callback) is raised again at once.
     """
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, _on_sigint)
+        sys.unraisablehook = _on_unraisable
     code = main()
     if code == EXIT_INTERRUPTED or _SIGINTS:
         if code != EXIT_INTERRUPTED:

@@ -13,15 +13,21 @@ KeyboardInterrupt there. Some places must not see it:
 leaving the block puts the old one back and runs it if the signal came. Blocking the signal with
 ``pthread_sigmask`` would not do: the mask is per thread, and a process with other threads (JAX's)
 gets Ctrl-C in any of them. A forked child inherits the noting handler: it sets its own at once.
+
+:func:`import_held` imports a module with Ctrl-C held: jaxlib interrupted while it initialises
+aborts the whole process (SIGABRT, a C++ crash report instead of "interrupted").
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
+from types import ModuleType
 
 
 @contextlib.contextmanager
@@ -48,3 +54,12 @@ def _deliver(handler: object) -> None:
     elif handler == signal.SIG_DFL:
         os.kill(os.getpid(), signal.SIGINT)
     # SIG_IGN, or a handler not set from Python (None): nothing
+
+
+def import_held(name: str) -> ModuleType:
+    """``importlib.import_module(name)``, with Ctrl-C held until the import is done (see above)."""
+    module = sys.modules.get(name)
+    if module is not None:
+        return module
+    with sigint_held():
+        return importlib.import_module(name)

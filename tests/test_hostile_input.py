@@ -461,6 +461,30 @@ def test_ctrl_c_in_a_shell_loop_stops_the_loop(tmp_path):
     assert "end 3" not in out and out.count("start") <= 2, out  # with `exit 130` all three files ran
 
 
+def test_ctrl_c_that_python_dropped_in_a_gc_callback_is_raised_again_and_stops_the_run():
+    # JAX runs a garbage-collection callback; an interrupt landing in it is "ignored" by Python
+    body = """
+import gc
+fired = []
+def callback(phase, info):
+    if phase == "start" and not fired:
+        fired.append(1)
+        os.kill(os.getpid(), signal.SIGINT)
+        sum(range(1000))  # the handler runs here, inside the callback, and its exception is dropped
+def command(argv):
+    gc.callbacks.append(callback)
+    gc.collect()
+    gc.callbacks.remove(callback)
+    time.sleep(20)  # the run goes on: Ctrl-C must still stop it, and at once
+    return 0
+cli._command = command"""
+    t0 = time.perf_counter()
+    r = _program(body)
+    assert r.returncode == -signal.SIGINT, r
+    assert r.stderr == "gradcheck: interrupted\n", r.stderr
+    assert time.perf_counter() - t0 < 15
+
+
 def test_a_run_without_ctrl_c_keeps_its_exit_code():
     r = _program("cli._command = lambda argv: 2")
     assert (r.returncode, r.stderr) == (2, "")
@@ -476,6 +500,19 @@ def test_sigint_held_delivers_ctrl_c_after_the_block_not_inside_it():
             steps.append("block finished")
         steps.append("after the block")  # not reached: the interrupt comes as the block ends
     assert steps == ["block finished"]
+
+
+def test_import_held_finishes_an_import_that_ctrl_c_interrupts_and_raises_after(tmp_path, monkeypatch):
+    # jaxlib interrupted in its initialisation aborts the process: its import is held
+    from gradcheck.interrupts import import_held
+
+    (tmp_path / "interrupted_module.py").write_text(
+        "import os, signal\nos.kill(os.getpid(), signal.SIGINT)\nsteps = sum(range(100))\nDONE = True\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(KeyboardInterrupt):
+        import_held("interrupted_module")
+    assert sys.modules["interrupted_module"].DONE
+    del sys.modules["interrupted_module"]
 
 
 def test_the_command_line_starts_without_numpy():

@@ -316,10 +316,10 @@ def _run_check(args: argparse.Namespace, file_end: float) -> int:
     except limits.BudgetExceeded as exc:
         say(f"error: {args.file}: loading {exc}; raise it with --time-per-file", err)
         return EXIT_BAD_INPUT
-    try:  # the file's [check] table: what its author chose; the flags given here win
-        from gradcheck.homework.validate import read_text
-        from gradcheck.tolerances import SettingsError, file_settings
+    from gradcheck.homework.validate import read_text
+    from gradcheck.tolerances import SettingsError, file_settings
 
+    try:  # the file's [check] table: what its author chose; the flags given here win
         chosen = file_settings(tomllib.loads(read_text(args.file)), derivation.source)
     except (SettingsError, ModelError, tomllib.TOMLDecodeError) as exc:
         say(f"error: {exc}", err)
@@ -423,7 +423,9 @@ def _import_oracles(oracles, heavy: bool = True) -> None:
     if "symbolic" in oracles and not bounded.available():
         import sympy  # noqa: F401 - the symbolic oracle runs in this process
     if "autodiff" in oracles:
-        import jax  # noqa: F401
+        from gradcheck.interrupts import import_held
+
+        import_held("jax")  # Ctrl-C inside jaxlib's initialisation aborts the process
 
 
 def _check_within_budget(derivation, claim, check_claim, kwargs, seconds: float | None, file_left: float | None,

@@ -29,7 +29,9 @@ _COMPILED: dict[tuple, tuple[Model, Callable]] = {}
 
 
 def _jax():
-    import jax
+    from gradcheck.interrupts import import_held
+
+    jax = import_held("jax")  # Ctrl-C inside jaxlib's initialisation aborts the process
 
     if not jax.config.jax_enable_x64:
         jax.config.update("jax_enable_x64", True)
