@@ -34,8 +34,8 @@ from types import ModuleType
 def sigint_held() -> Iterator[None]:
     """Delay Ctrl-C until the block is done (main thread only; elsewhere a no-op, as Python's
     handlers run in the main thread anyway)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is None:
+        yield  # None: a handler not set from Python (an embedding program's), which cannot be put back
         return
     came: list[object] = []
     previous = signal.signal(signal.SIGINT, lambda signum, frame: came.append(frame))
@@ -53,7 +53,7 @@ def _deliver(handler: object) -> None:
         handler(signal.SIGINT, None)
     elif handler == signal.SIG_DFL:
         os.kill(os.getpid(), signal.SIGINT)
-    # SIG_IGN, or a handler not set from Python (None): nothing
+    # SIG_IGN: nothing
 
 
 def import_held(name: str) -> ModuleType:
