@@ -317,45 +317,43 @@ def _jax_cases():
     return Derivation(id="jaxbound", title="t", source="t", model=model, claims=claims)
 
 
+def _fresh_autodiff(monkeypatch, **settings):
+    """The autodiff oracle with empty caches and ``settings`` set: every program is compiled anew."""
+    from gradcheck.oracles import autodiff
+
+    fresh = {"_COMPILED": {}, "_PLANS": {}, "_COMBINED_AT": {}, "_GROUPS": {}, "_FAILED_GROUPS": set(),
+             "COMPILE_LOG": []}
+    for name, value in {**fresh, **settings}.items():
+        monkeypatch.setattr(autodiff, name, value)
+    return autodiff
+
+
+def _judged_by_autodiff(d):
+    """Each claim of ``d`` checked by JAX alone, its programs planned first as a report does."""
+    prepare(d, d.claims, oracles=("autodiff",))
+    return [(claim, check_claim(d, claim, oracles=("autodiff",))) for claim in d.claims]
+
+
 @pytest.mark.parametrize("cap, words", [
     (10**9, "(jit)"),  # every program compiled
     (20, "run operation by operation"),  # no program compiled: each runs eagerly, and says so
 ])
 def test_programs_over_the_compile_bound_run_eagerly_with_the_same_verdicts(monkeypatch, cap, words):
-    from gradcheck.oracles import autodiff
-
-    monkeypatch.setattr(autodiff, "MAX_COMPILED_OPERATIONS", cap)
-    monkeypatch.setattr(autodiff, "_COMPILED", {})
-    monkeypatch.setattr(autodiff, "_PLANS", {})
-    monkeypatch.setattr(autodiff, "_COMBINED_AT", {})
-    d = _jax_cases()
-    prepare(d, d.claims, oracles=("autodiff",))
-    for claim in d.claims:
-        r = check_claim(d, claim, oracles=("autodiff",))
+    _fresh_autodiff(monkeypatch, MAX_COMPILED_OPERATIONS=cap)
+    for claim, r in _judged_by_autodiff(_jax_cases()):
         assert r.verdict == claim.expect, (claim.name, r.verdict, r.message)
         assert words in r.oracles["autodiff"].method
 
 
 def test_a_combined_program_over_the_bound_is_compiled_pair_by_pair(monkeypatch):
-    from gradcheck.oracles import autodiff
-
     d = _jax_cases()
-    monkeypatch.setattr(autodiff, "_COMPILED", {})
-    monkeypatch.setattr(autodiff, "_PLANS", {})
-    monkeypatch.setattr(autodiff, "_COMBINED_AT", {})
-    monkeypatch.setattr(autodiff, "COMPILE_LOG", [])
+    autodiff = _fresh_autodiff(monkeypatch)
     prepare(d, d.claims, oracles=("autodiff",))
     check_claim(d, d.claims[0], oracles=("autodiff",))
     ((_, combined),) = autodiff.COMPILE_LOG  # one program for every derivative the claims need
     single = combined - 1  # below the combined program, above a one-derivative program (checked below)
-    monkeypatch.setattr(autodiff, "MAX_COMPILED_OPERATIONS", single)
-    monkeypatch.setattr(autodiff, "_COMPILED", {})
-    monkeypatch.setattr(autodiff, "_PLANS", {})
-    monkeypatch.setattr(autodiff, "_COMBINED_AT", {})
-    monkeypatch.setattr(autodiff, "COMPILE_LOG", [])
-    prepare(d, d.claims, oracles=("autodiff",))
-    for claim in d.claims:
-        r = check_claim(d, claim, oracles=("autodiff",))
+    autodiff = _fresh_autodiff(monkeypatch, MAX_COMPILED_OPERATIONS=single)
+    for claim, r in _judged_by_autodiff(d):
         assert r.verdict == claim.expect and "(jit)" in r.oracles["autodiff"].method
     assert len(autodiff.COMPILE_LOG) >= 2 and all(n <= single for _, n in autodiff.COMPILE_LOG)
 
@@ -395,16 +393,6 @@ def _two_model_document(broken: bool = False):
     return Derivation(id="together", title="t", source="t", model=tanh_net, claims=tuple(claims))
 
 
-def _fresh_autodiff(monkeypatch):
-    from gradcheck.oracles import autodiff
-
-    for name in ("_COMPILED", "_PLANS", "_COMBINED_AT", "_GROUPS"):
-        monkeypatch.setattr(autodiff, name, {})
-    monkeypatch.setattr(autodiff, "_FAILED_GROUPS", set())
-    monkeypatch.setattr(autodiff, "COMPILE_LOG", [])
-    return autodiff
-
-
 def test_the_models_of_a_document_are_compiled_as_one_program_with_the_same_values(monkeypatch):
     autodiff = _fresh_autodiff(monkeypatch)
     d = _two_model_document()
@@ -438,16 +426,7 @@ def test_a_model_that_cannot_be_traced_leaves_the_others_compiled_together(monke
     ({"xla_no_such_option_in_any_version": "1"}, False),  # an XLA that refuses them: its defaults
 ])
 def test_compiler_options_are_used_or_dropped_never_fatal(monkeypatch, options, taken):
-    from gradcheck.oracles import autodiff
-
-    monkeypatch.setattr(autodiff, "COMPILER_OPTIONS", options)
-    monkeypatch.setattr(autodiff, "_OPTIONS_TAKEN", [True])
-    monkeypatch.setattr(autodiff, "_COMPILED", {})
-    monkeypatch.setattr(autodiff, "_PLANS", {})
-    monkeypatch.setattr(autodiff, "_COMBINED_AT", {})
-    d = _jax_cases()
-    prepare(d, d.claims, oracles=("autodiff",))
-    for claim in d.claims:
-        r = check_claim(d, claim, oracles=("autodiff",))
+    autodiff = _fresh_autodiff(monkeypatch, COMPILER_OPTIONS=options, _OPTIONS_TAKEN=[True])
+    for claim, r in _judged_by_autodiff(_jax_cases()):
         assert r.verdict == claim.expect and "(jit)" in r.oracles["autodiff"].method, r.message
     assert autodiff._OPTIONS_TAKEN == [taken]
